@@ -1,0 +1,41 @@
+// The client side of an echo, for any transport: send messages, check that
+// exactly the same bytes come back. Used by `anysock send` and the examples.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anysock/any_link.hpp"
+#include "anysock/error.hpp"
+
+namespace anysock {
+
+struct echo_totals {
+  std::size_t messages = 0;
+  std::size_t bytes = 0;
+};
+
+// Sends every message and verifies its echo byte for byte, in order. Writing
+// and reading run concurrently, so a message larger than the socket buffers
+// cannot deadlock against the echo. `timeout` bounds the time without any
+// progress. `on_echo(i, bytes)` is called as each echo completes.
+asio::awaitable<result<echo_totals>> check_echo(
+    any_link& link, const std::vector<std::string>& messages, std::chrono::milliseconds timeout,
+    std::function<void(std::size_t, std::string_view)> on_echo = {});
+
+// Connects through the registry's transport for the URI, bounded by timeout.
+class registry;
+asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
+                                                           std::chrono::milliseconds timeout);
+
+// The two messages of the blog post this project started from.
+inline const std::vector<std::string>& seed_messages() {
+  static const std::vector<std::string> m{"Hello, world", "汉语/漢語 Hànyǔ"};
+  return m;
+}
+
+}  // namespace anysock

@@ -1,0 +1,91 @@
+// The echo service: one coroutine, written once against the link concept,
+// instantiated per transport. It never includes a transport header.
+#pragma once
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "anysock/link.hpp"
+#include "anysock/log.hpp"
+#include "anysock/session.hpp"
+
+namespace anysock {
+
+// A per-thread scratch buffer for draining a stream after a read filled the
+// link's small buffer. Used only between two co_awaits, never across one.
+std::span<std::byte> drain_buffer();
+
+// Echoes every message back on the same link until the peer leaves, an error
+// occurs, or the server drains. Returns why it stopped (eof when the peer
+// closed cleanly).
+//
+// Memory: a stream link parks only a small buffer while idle; when a read
+// fills it, the rest is drained without blocking into the per-thread buffer
+// and written back at once. Only what the kernel would not take is copied to
+// the link's own buffer, and no more is read until that write completes:
+// backpressure, so a client that never reads cannot grow server memory.
+template <link L>
+asio::awaitable<error_code> echo(L& link, session& s) {
+  constexpr std::size_t small_size = 512;
+  std::array<std::byte, small_size> small;
+  std::vector<std::byte> message_buffer;  // frame families: one whole message
+  std::vector<std::byte> pending;         // what the kernel would not take at once
+  asio::mutable_buffer rx = asio::buffer(small);
+  if constexpr (!L::is_stream) {
+    message_buffer.resize(link.receive_size());
+    rx = asio::buffer(message_buffer);
+  }
+
+  for (;;) {
+    message_header h{};
+    auto [ec, n] = co_await link.async_receive(rx, h, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return ec;
+    s.touch();
+    asio::const_buffer data(rx.data(), n);
+    error_code end_after_echo;  // an error met while draining: echo first, then stop
+    if constexpr (L::is_stream) {
+      if (n == rx.size()) {
+        auto big = drain_buffer();
+        std::memcpy(big.data(), rx.data(), n);
+        std::size_t total = n;
+        while (total < big.size()) {
+          error_code rec;
+          auto m = link.try_receive(asio::buffer(big.data() + total, big.size() - total), h, rec);
+          total += m;
+          if (rec) {
+            if (rec != asio::error::would_block) end_after_echo = rec;
+            break;
+          }
+          if (m == 0) break;
+        }
+        data = asio::const_buffer(big.data(), total);
+      }
+    }
+    log_payload(s, "in", data);
+
+    error_code wec;
+    std::size_t done = link.try_send(data, h, wec);
+    if (wec && wec != asio::error::would_block) co_return wec;
+    if (done < data.size()) {
+      auto bytes = static_cast<const std::byte*>(data.data());
+      pending.assign(bytes + done, bytes + data.size());
+      s.set_busy(true);
+      auto [sec, sent] = co_await link.async_send(asio::buffer(pending), h,
+                                                  asio::as_tuple(asio::use_awaitable));
+      s.set_busy(false);
+      if (sec) co_return sec;
+    }
+    s.touch();
+    s.count(data.size(), data.size());
+    if (end_after_echo) co_return end_after_echo;
+    if (s.draining()) co_return asio::error::operation_aborted;
+  }
+}
+
+}  // namespace anysock

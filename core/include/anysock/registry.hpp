@@ -1,0 +1,52 @@
+// URI schemes to transports. Core never names a family: each transport adds
+// itself, and the program decides which transports it links.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anysock/any_link.hpp"
+#include "anysock/error.hpp"
+#include "anysock/server.hpp"
+#include "anysock/uri.hpp"
+
+namespace anysock {
+
+using listener_list = std::vector<std::unique_ptr<listener>>;
+
+struct transport {
+  std::string scheme;           // "tcp"
+  std::string summary;          // one line for --help
+  std::string listen_example;   // "tcp://[::]:50007"
+  std::string connect_example;  // "tcp://[::1]:50007"
+  std::string options_help;     // "v6only=1, nodelay=0, backlog=N"
+  // Bind the endpoint named by the URI; one listener per bound socket.
+  std::function<result<listener_list>(const uri&, asio::io_context&)> listen;
+  // Connect to the endpoint named by the URI.
+  std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
+      connect;
+};
+
+class registry {
+ public:
+  // Replaces a transport of the same scheme.
+  void add(transport t);
+  const transport* find(std::string_view scheme) const;
+  const std::vector<transport>& all() const { return transports_; }
+
+  // The URI parsed and its transport found, or one error line naming the
+  // schemes that exist.
+  result<const transport*> resolve(const uri& u) const;
+
+  // For --help: each scheme with a summary and an example.
+  std::string describe() const;
+
+ private:
+  std::vector<transport> transports_;
+};
+
+}  // namespace anysock

@@ -1,0 +1,135 @@
+#include "anysock/client.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
+#include <optional>
+
+#include "anysock/log.hpp"
+#include "anysock/registry.hpp"
+
+namespace anysock {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+struct exchange {
+  any_link& link;
+  const std::vector<std::string>& messages;
+  std::chrono::milliseconds timeout;
+  std::function<void(std::size_t, std::string_view)> on_echo;
+  clock::time_point last_progress = clock::now();
+  std::optional<error> failure;
+  echo_totals totals;
+
+  void fail(error e) {
+    if (!failure) failure = std::move(e);
+    link.close();  // wakes the other half
+  }
+
+  asio::awaitable<void> write_all() {
+    for (std::size_t i = 0; i < messages.size() && !failure; ++i) {
+      message_header h{};
+      auto [ec, n] = co_await link.send(asio::buffer(messages[i]), h);
+      if (ec) {
+        fail({ec, fmt::format("sending message {} to {} failed: {}", i + 1, link.peer(), ec.message())});
+        co_return;
+      }
+    }
+  }
+
+  asio::awaitable<void> read_all() {
+    std::vector<char> buf(std::max<std::size_t>(link.receive_size(), 4096));
+    std::string carry;  // stream bytes that already belong to the next message
+    for (std::size_t i = 0; i < messages.size() && !failure; ++i) {
+      const std::string& want = messages[i];
+      std::string got = std::move(carry);
+      carry.clear();
+      while (got.size() < want.size() || (!link.is_stream() && got.empty())) {
+        message_header h{};
+        auto [ec, n] = co_await link.receive(asio::buffer(buf), h);
+        if (ec) {
+          if (failure) co_return;
+          if (ec == asio::error::eof)
+            fail({make_error_code(errc::peer_closed),
+                  fmt::format("peer closed the connection after {} of {} bytes of message {} came back",
+                              got.size(), want.size(), i + 1)});
+          else
+            fail({ec, fmt::format("receiving the echo of message {} failed: {}", i + 1, ec.message())});
+          co_return;
+        }
+        last_progress = clock::now();
+        got.append(buf.data(), n);
+        if (!link.is_stream()) break;  // one message is one echo
+      }
+      if (link.is_stream() && got.size() > want.size()) {
+        carry = got.substr(want.size());
+        got.resize(want.size());
+      }
+      if (got != want) {
+        std::size_t at = 0;
+        while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
+        std::string detail =
+            at < got.size() && at < want.size()
+                ? fmt::format("at byte {}: sent 0x{:02x}, got 0x{:02x}", at,
+                              static_cast<unsigned char>(want[at]), static_cast<unsigned char>(got[at]))
+                : fmt::format("in length: sent {} bytes, got {}", want.size(), got.size());
+        fail({make_error_code(errc::echo_mismatch),
+              fmt::format("echo of message {} differs {} (sent '{}', got '{}')", i + 1, detail,
+                          printable(want, 64), printable(got, 64))});
+        co_return;
+      }
+      totals.messages++;
+      totals.bytes += got.size();
+      if (on_echo) on_echo(i, got);
+    }
+  }
+
+  asio::awaitable<void> watchdog() {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (;;) {
+      t.expires_at(last_progress + timeout);
+      co_await t.async_wait(asio::use_awaitable);
+      if (clock::now() - last_progress >= timeout) co_return;
+    }
+  }
+};
+
+}  // namespace
+
+asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<std::string>& messages,
+                                                std::chrono::milliseconds timeout,
+                                                std::function<void(std::size_t, std::string_view)> on_echo) {
+  exchange x{link, messages, timeout, std::move(on_echo), clock::now(), std::nullopt, {}};
+  auto r = co_await ((x.write_all() && x.read_all()) || x.watchdog());
+  if (r.index() == 1) {
+    link.close();
+    co_return error{make_error_code(errc::timed_out),
+                    fmt::format("no echo from {} for {} ms ({} of {} messages verified); is it an echo "
+                                "service? raise --timeout for slow links",
+                                link.peer(), timeout.count(), x.totals.messages, messages.size())};
+  }
+  if (x.failure) co_return *x.failure;
+  co_return x.totals;
+}
+
+asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
+                                                           std::chrono::milliseconds timeout) {
+  auto u = parse_uri(uri_text);
+  if (!u) co_return u.err();
+  auto t = reg.resolve(*u);
+  if (!t) co_return t.err();
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  auto r = co_await ((*t)->connect(*u, co_await asio::this_coro::executor) ||
+                     timer.async_wait(asio::use_awaitable));
+  if (r.index() == 1)
+    co_return error{make_error_code(errc::timed_out),
+                    fmt::format("connecting to {} took more than {} ms; is the address right and the peer "
+                                "reachable? (--timeout raises the limit)",
+                                u->text, timeout.count())};
+  co_return std::move(std::get<0>(r));
+}
+
+}  // namespace anysock

@@ -1,0 +1,44 @@
+// The anysock program's subcommands. Each returns the process exit code.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "anysock/error.hpp"
+#include "anysock/registry.hpp"
+
+namespace anysock::cli {
+
+// Exit codes, documented in the README and in --help.
+enum exit_code : int {
+  exit_ok = 0,
+  exit_echo_failed = 1,  // the echo did not match, or the peer left early
+  exit_usage = 2,        // bad URI, option or argument
+  exit_network = 3,      // cannot bind, resolve, connect; I/O error
+  exit_timeout = 4,      // no answer in time
+};
+
+int exit_code_for(const error& e);
+// Prints "anysock: <message>" on stderr and returns its exit code.
+int fail(const error& e);
+
+struct serve_args {
+  std::vector<std::string> uris{"tcp://[::1]:50007"};
+  unsigned threads = 1;
+  std::size_t max_links = 0;
+  double idle_timeout_s = 0;
+  double drain_timeout_s = 5;
+};
+
+struct send_args {
+  std::string uri;
+  std::vector<std::string> messages;
+  double timeout_s = 5;
+  bool quiet = false;
+};
+
+int serve(const registry& reg, const serve_args& a);
+int send(const registry& reg, const send_args& a);
+
+}  // namespace anysock::cli

@@ -1,0 +1,32 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+
+namespace anysock::cli {
+
+int exit_code_for(const error& e) {
+  if (e.code.category() == anysock_category()) {
+    switch (static_cast<errc>(e.code.value())) {
+      case errc::bad_uri:
+      case errc::unknown_scheme:
+      case errc::bad_option:
+        return exit_usage;
+      case errc::echo_mismatch:
+      case errc::peer_closed:
+        return exit_echo_failed;
+      case errc::timed_out:
+        return exit_timeout;
+      case errc::unsupported:
+        return exit_usage;
+    }
+  }
+  return exit_network;
+}
+
+int fail(const error& e) {
+  fmt::print(stderr, "anysock: {}\n", e.message);
+  std::fflush(stderr);
+  return exit_code_for(e);
+}
+
+}  // namespace anysock::cli

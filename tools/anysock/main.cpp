@@ -1,0 +1,86 @@
+// anysock: one echo over every socket family.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "anysock/builtin_transports.hpp"
+#include "anysock/log.hpp"
+#include "commands.hpp"
+
+namespace {
+
+const char* exit_codes_help =
+    "Exit codes: 0 ok, 1 echo mismatch or peer left early, 2 bad URI/option/argument,\n"
+    "            3 cannot bind/resolve/connect or I/O error, 4 timed out.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace anysock;
+  registry reg;
+  add_builtin_transports(reg);
+
+  CLI::App app{"anysock: one echo service and client over every socket family"};
+  app.set_version_flag("--version", std::string("anysock ") + ANYSOCK_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // --log-level works after the subcommand too
+  app.footer(reg.describe() + exit_codes_help);
+  std::string level = "info";
+  app.add_option("--log-level", level, "trace, debug (shows payloads), info, warn, error or off")
+      ->capture_default_str();
+
+  cli::serve_args sa;
+  auto* serve = app.add_subcommand("serve", "Echo every message back, on every URI given, until SIGINT/SIGTERM");
+  serve->add_option("uris", sa.uris, "Endpoints to listen on")->capture_default_str();
+  serve->add_option("-t,--threads", sa.threads, "Threads running the links")
+      ->check(CLI::Range(1u, 256u))->capture_default_str();
+  serve->add_option("--max-links", sa.max_links, "Refuse links beyond this many open ones (0: no limit)")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout", sa.idle_timeout_s, "Close a link idle this many seconds (0: never)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  serve->add_option("--drain-timeout", sa.drain_timeout_s,
+                    "On SIGINT/SIGTERM, seconds to let echoes in flight finish")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  serve->footer(reg.describe());
+
+  cli::send_args ca;
+  auto* send = app.add_subcommand("send", "Send messages to an echo service and verify each echo byte for byte");
+  send->add_option("uri", ca.uri, "Endpoint to connect to")->required();
+  send->add_option("messages", ca.messages,
+                   "Messages to send (default: the seed's 'Hello, world' and '汉语/漢語 Hànyǔ'; "
+                   "'-' reads lines from stdin)");
+  send->add_option("--timeout", ca.timeout_s, "Seconds to wait to connect and for each echo")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  send->add_flag("-q,--quiet", ca.quiet, "Do not print the echoes");
+  send->footer(reg.describe());
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the one line CLI11 has for it
+    return cli::exit_usage;
+  }
+
+  spdlog::level::level_enum lvl{};
+  if (!parse_log_level(level, lvl)) {
+    fmt::print(stderr, "anysock: --log-level '{}' is not a level; use trace, debug, info, warn, error or off\n",
+               level);
+    return cli::exit_usage;
+  }
+  auto logger = spdlog::stderr_color_mt("anysock");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(lvl);
+
+  try {
+    if (*serve) return cli::serve(reg, sa);
+    if (*send) return cli::send(reg, ca);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "anysock: internal error: {}\n", e.what());
+    return cli::exit_network;
+  }
+  return cli::exit_usage;
+}

@@ -1,0 +1,117 @@
+// TCP over IPv6 first (dual-stack), IPv4 too: the link, the acceptor and the
+// registration of the tcp:// scheme. Asio's own socket types do the I/O.
+#pragma once
+
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <string>
+
+#include "anysock/link.hpp"
+#include "anysock/registry.hpp"
+
+namespace anysock::tcp {
+
+using asio_tcp = asio::ip::tcp;
+
+struct options {
+  bool nodelay = true;   // Nagle + delayed ACK cost ~44 ms per 64 KiB echo
+  bool v6only = false;   // [::] accepts IPv4-mapped peers unless asked not to
+  int backlog = asio::socket_base::max_listen_connections;
+};
+
+// Reads the tcp:// options (v6only, nodelay, backlog) and the host:port.
+struct endpoint_spec {
+  std::string host;
+  std::uint16_t port = 0;
+  options opts;
+};
+result<endpoint_spec> parse(const uri& u);
+
+// "[::1]:50007", "127.0.0.1:7"; an IPv4-mapped address stays as the kernel
+// reports it ("[::ffff:127.0.0.1]:40000") so the operator sees the real path.
+std::string format_endpoint(const asio_tcp::endpoint& ep);
+
+class link {
+ public:
+  using executor_type = asio::any_io_executor;
+  static constexpr bool is_stream = true;
+
+  explicit link(asio_tcp::socket s) : socket_(std::move(s)) {}
+
+  // Puts the socket in the shape the echo expects: non-blocking for the
+  // try_ calls, TCP_NODELAY as configured.
+  error_code configure(const options& o);
+
+  executor_type get_executor() { return socket_.get_executor(); }
+  std::size_t receive_size() const { return 64 * 1024; }
+
+  template <class Token>
+  auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
+    return socket_.async_read_some(b, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
+    return asio::async_write(socket_, b, std::forward<Token>(token));
+  }
+  std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
+    return socket_.read_some(b, ec);
+  }
+  std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
+    return socket_.write_some(b, ec);
+  }
+  std::string peer() const;
+  void close() {
+    error_code ignored;
+    socket_.close(ignored);
+  }
+  asio_tcp::socket& socket() { return socket_; }
+
+ private:
+  asio_tcp::socket socket_;
+};
+
+// One bound, listening socket. Each accepted link gets its own strand, so
+// links spread over every thread that runs the io_context.
+class acceptor {
+ public:
+  using link_type = link;
+
+  acceptor(asio::io_context& io, asio_tcp::acceptor a, options o);
+
+  auto get_executor() { return acceptor_.get_executor(); }
+  std::string name() const;
+
+  template <class Token>
+  auto async_accept(Token&& token) {
+    return acceptor_.async_accept(
+        asio::make_strand(io_),
+        asio::deferred([this](error_code ec, asio_tcp::socket s) {
+          link l(std::move(s));
+          if (!ec) ec = l.configure(opts_);
+          return asio::deferred.values(ec, std::move(l));
+        }))(std::forward<Token>(token));
+  }
+  void close() {
+    error_code ignored;
+    acceptor_.close(ignored);
+  }
+  asio_tcp::endpoint local_endpoint() const;
+
+ private:
+  asio::io_context& io_;
+  asio_tcp::acceptor acceptor_;
+  options opts_;
+};
+
+// Binds every address the host resolves to (getaddrinfo, passive), on one port.
+result<listener_list> listen(const uri& u, asio::io_context& io);
+
+// Resolves the host and tries every address in turn, like the seed client.
+asio::awaitable<result<link>> connect(const uri& u, asio::any_io_executor ex);
+
+transport make_transport();
+
+}  // namespace anysock::tcp
