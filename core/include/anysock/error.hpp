@@ -48,6 +48,8 @@ class result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::get<0>(std::move(v_)); }
   const error& err() const { return std::get<1>(v_); }
 
  private:
