@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     server.add(std::move(l));
   }
   server.start();
+  std::fflush(stdout);  // a pipe reader sees the port now, not at exit
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) { server.shutdown(); });

@@ -38,7 +38,22 @@ struct send_args {
   bool quiet = false;
 };
 
+struct bench_args {
+  std::string uri;
+  std::size_t connections = 1;
+  std::size_t size = 64;
+  std::size_t pipeline = 1;
+  double duration_s = 0;  // 0: 5 s, or 60 s as the bound of --count
+  double warmup_s = 1;
+  std::uint64_t count = 0;
+  double hold_s = 0;
+  double timeout_s = 5;
+  unsigned threads = 1;
+  bool json = false;
+};
+
 int serve(const registry& reg, const serve_args& a);
+int bench(const registry& reg, const bench_args& a);
 int send(const registry& reg, const send_args& a);
 
 }  // namespace anysock::cli

@@ -1,4 +1,6 @@
 // anysock: one echo over every socket family.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -16,8 +18,19 @@ const char* exit_codes_help =
 
 }  // namespace
 
+// A server or a load generator with thousands of links needs descriptors:
+// take the hard limit the administrator allows rather than the soft 1024.
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 int main(int argc, char** argv) {
   using namespace anysock;
+  raise_descriptor_limit();
   registry reg;
   add_builtin_transports(reg);
 
@@ -55,6 +68,29 @@ int main(int argc, char** argv) {
   send->add_flag("-q,--quiet", ca.quiet, "Do not print the echoes");
   send->footer(reg.describe());
 
+  cli::bench_args ba;
+  auto* bench = app.add_subcommand("bench", "Closed-loop load on an echo endpoint: latency, throughput, every byte verified");
+  bench->add_option("uri", ba.uri, "Echo endpoint to load")->required();
+  bench->add_option("-c,--connections", ba.connections, "Links to open")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))->capture_default_str();
+  bench->add_option("-s,--size", ba.size, "Bytes per message (streams: up to 1 MiB)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
+  bench->add_option("-p,--pipeline", ba.pipeline, "Messages in flight per link")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))->capture_default_str();
+  bench->add_option("-d,--duration", ba.duration_s, "Seconds to measure (default 5; with --count, a 60 s bound)")
+      ->check(CLI::NonNegativeNumber);
+  bench->add_option("-n,--count", ba.count, "Round trips to measure, then stop");
+  bench->add_option("-w,--warmup", ba.warmup_s, "Seconds of load before measuring")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  bench->add_option("--hold", ba.hold_s, "Idle mode: one round trip per link, then hold the links this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  bench->add_option("--timeout", ba.timeout_s, "Seconds a link may go without progress")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  bench->add_option("-t,--threads", ba.threads, "Load generator threads")
+      ->check(CLI::Range(1u, 256u))->capture_default_str();
+  bench->add_flag("--json", ba.json, "Print one JSON summary on stdout (no progress line)");
+  bench->footer(reg.describe());
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -78,6 +114,7 @@ int main(int argc, char** argv) {
   try {
     if (*serve) return cli::serve(reg, sa);
     if (*send) return cli::send(reg, ca);
+    if (*bench) return cli::bench(reg, ba);
   } catch (const std::exception& e) {
     fmt::print(stderr, "anysock: internal error: {}\n", e.what());
     return cli::exit_network;

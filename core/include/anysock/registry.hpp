@@ -24,6 +24,9 @@ struct transport {
   std::string listen_example;   // "tcp://[::]:50007"
   std::string connect_example;  // "tcp://[::1]:50007"
   std::string options_help;     // "v6only=1, nodelay=0, backlog=N"
+  // Checks a URI's authority and options without touching the network, so
+  // a typo is one error line before any work starts.
+  std::function<result<bool>(const uri&)> validate;
   // Bind the endpoint named by the URI; one listener per bound socket.
   std::function<result<listener_list>(const uri&, asio::io_context&)> listen;
   // Connect to the endpoint named by the URI.

@@ -165,6 +165,10 @@ transport make_transport() {
   t.listen_example = "tcp://[::]:50007   (tcp://[::1]:0 picks a free port)";
   t.connect_example = "tcp://[::1]:50007   (tcp://localhost:50007 tries every address)";
   t.options_help = "v6only=1 (no IPv4-mapped peers), nodelay=0 (allow Nagle), backlog=N";
+  t.validate = [](const uri& u) -> result<bool> {
+    if (auto s = parse(u); !s) return s.err();
+    return true;
+  };
   t.listen = [](const uri& u, asio::io_context& io) { return listen(u, io); };
   t.connect = [](const uri& u, asio::any_io_executor ex) -> asio::awaitable<result<std::unique_ptr<any_link>>> {
     auto r = co_await connect(u, ex);
