@@ -17,9 +17,9 @@ using namespace asio::experimental::awaitable_operators;
 
 struct exchange {
   any_link& link;
-  const std::vector<std::string>& messages;
+  const std::vector<message>& messages;
   std::chrono::milliseconds timeout;
-  std::function<void(std::size_t, std::string_view)> on_echo;
+  std::function<void(std::size_t, const message&)> on_echo;
   clock::time_point last_progress = clock::now();
   std::optional<error> failure;
   echo_totals totals;
@@ -31,8 +31,7 @@ struct exchange {
 
   asio::awaitable<void> write_all() {
     for (std::size_t i = 0; i < messages.size() && !failure; ++i) {
-      message_header h{};
-      auto [ec, n] = co_await link.send(asio::buffer(messages[i]), h);
+      auto [ec, n] = co_await link.send(asio::buffer(messages[i].bytes), messages[i].header);
       if (ec) {
         fail({ec, fmt::format("sending message {} to {} failed: {}", i + 1, link.peer(), ec.message())});
         co_return;
@@ -44,11 +43,12 @@ struct exchange {
     std::vector<char> buf(std::max<std::size_t>(link.receive_size(), 4096));
     std::string carry;  // stream bytes that already belong to the next message
     for (std::size_t i = 0; i < messages.size() && !failure; ++i) {
-      const std::string& want = messages[i];
+      const std::string& want = messages[i].bytes;
       std::string got = std::move(carry);
       carry.clear();
-      while (got.size() < want.size() || (!link.is_stream() && got.empty())) {
-        message_header h{};
+      message_header h{};
+      bool received = false;
+      while (got.size() < want.size() || (!link.is_stream() && !received)) {
         auto [ec, n] = co_await link.receive(asio::buffer(buf), h);
         if (ec) {
           if (failure) co_return;
@@ -61,6 +61,7 @@ struct exchange {
           co_return;
         }
         last_progress = clock::now();
+        received = true;
         got.append(buf.data(), n);
         if (!link.is_stream()) break;  // one message is one echo
       }
@@ -81,9 +82,16 @@ struct exchange {
                           printable(want, 64), printable(got, 64))});
         co_return;
       }
+      if (!link.is_stream() && h.flags != messages[i].header.flags) {
+        fail({make_error_code(errc::echo_mismatch),
+              fmt::format("echo of message {} came back with other frame flags (sent 0x{:x}, got 0x{:x}: FD/BRS "
+                          "not preserved)",
+                          i + 1, messages[i].header.flags, h.flags)});
+        co_return;
+      }
       totals.messages++;
       totals.bytes += got.size();
-      if (on_echo) on_echo(i, got);
+      if (on_echo) on_echo(i, message{h, std::move(got)});
     }
   }
 
@@ -99,9 +107,15 @@ struct exchange {
 
 }  // namespace
 
-asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<std::string>& messages,
+std::vector<message> as_messages(const std::vector<std::string>& texts) {
+  std::vector<message> out;
+  for (const auto& t : texts) out.push_back(message{{}, t});
+  return out;
+}
+
+asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<message>& messages,
                                                 std::chrono::milliseconds timeout,
-                                                std::function<void(std::size_t, std::string_view)> on_echo) {
+                                                std::function<void(std::size_t, const message&)> on_echo) {
   exchange x{link, messages, timeout, std::move(on_echo), clock::now(), std::nullopt, {}};
   auto r = co_await ((x.write_all() && x.read_all()) || x.watchdog());
   if (r.index() == 1) {
@@ -113,6 +127,15 @@ asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vecto
   }
   if (x.failure) co_return *x.failure;
   co_return x.totals;
+}
+
+asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<std::string>& messages,
+                                                std::chrono::milliseconds timeout,
+                                                std::function<void(std::size_t, std::string_view)> on_echo) {
+  auto all = as_messages(messages);
+  co_return co_await check_echo(link, all, timeout, [&](std::size_t i, const message& m) {
+    if (on_echo) on_echo(i, m.bytes);
+  });
 }
 
 asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,

@@ -23,9 +23,18 @@ struct echo_totals {
 // and reading run concurrently, so a message larger than the socket buffers
 // cannot deadlock against the echo. `timeout` bounds the time without any
 // progress. `on_echo(i, bytes)` is called as each echo completes.
+// For a frame family each echo must also keep the sent frame's flags.
+asio::awaitable<result<echo_totals>> check_echo(
+    any_link& link, const std::vector<message>& messages, std::chrono::milliseconds timeout,
+    std::function<void(std::size_t, const message&)> on_echo = {});
+
+// The same for plain byte messages (header zero), as streams use them.
 asio::awaitable<result<echo_totals>> check_echo(
     any_link& link, const std::vector<std::string>& messages, std::chrono::milliseconds timeout,
     std::function<void(std::size_t, std::string_view)> on_echo = {});
+
+// Plain byte messages (header zero): for streams.
+std::vector<message> as_messages(const std::vector<std::string>& texts);
 
 // Connects through the registry's transport for the URI, bounded by timeout.
 class registry;

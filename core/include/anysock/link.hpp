@@ -31,6 +31,13 @@ struct message_header {
   std::uint32_t flags = 0;
 };
 
+// A whole message with its header, for the edges (client, CLI); the echo
+// itself never copies into one.
+struct message {
+  message_header header;
+  std::string bytes;
+};
+
 template <class L>
 concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_buffer cb,
                         message_header& h, const message_header& ch, error_code& ec) {

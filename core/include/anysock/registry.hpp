@@ -29,6 +29,13 @@ struct transport {
   std::function<result<bool>(const uri&)> validate;
   // Bind the endpoint named by the URI; one listener per bound socket.
   std::function<result<listener_list>(const uri&, asio::io_context&)> listen;
+  // Optional, for frame families: a message as the user types it (e.g.
+  // `123#DEADBEEF`); the default takes the text as its bytes.
+  std::function<result<message>(const uri&, std::string_view)> parse_message;
+  // Optional: what `send` sends when given no message (default: the seed's two).
+  std::function<std::vector<message>(const uri&)> default_messages;
+  // Optional: how a received echo is printed (default: its bytes as text).
+  std::function<std::string(const uri&, const message&)> format_message;
   // Connect to the endpoint named by the URI.
   std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
       connect;

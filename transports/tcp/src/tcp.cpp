@@ -178,4 +178,6 @@ transport make_transport() {
   return t;
 }
 
+void register_transports(registry& r) { r.add(make_transport()); }
+
 }  // namespace anysock::tcp

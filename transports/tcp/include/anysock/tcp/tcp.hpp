@@ -113,5 +113,6 @@ result<listener_list> listen(const uri& u, asio::io_context& io);
 asio::awaitable<result<link>> connect(const uri& u, asio::any_io_executor ex);
 
 transport make_transport();
+void register_transports(registry& r);
 
 }  // namespace anysock::tcp

@@ -1,0 +1,93 @@
+// can:// and isotp:// options, and the responder's refusal to storm.
+#include <gtest/gtest.h>
+
+#include "anysock/can/config.hpp"
+
+using namespace anysock;
+using namespace anysock::can;
+
+namespace {
+uri u(const char* text) { return *parse_uri(text); }
+}  // namespace
+
+TEST(CanConfig, DefaultsAreTheDiagnosticPair) {
+  auto c = parse_raw(u("can://vcan0"));
+  ASSERT_TRUE(c) << c.err().message;
+  EXPECT_EQ(c->interface_name, "vcan0");
+  ASSERT_EQ(c->rx.size(), 1u);
+  EXPECT_TRUE(c->is_request(0x7E0));
+  EXPECT_FALSE(c->is_request(0x7E8));
+  EXPECT_FALSE(c->is_request(0x7E0 | CAN_EFF_FLAG)) << "an 11-bit filter does not pass 29-bit frames";
+  EXPECT_EQ(c->reply_id(0x7E0), 0x7E8u);
+  EXPECT_TRUE(check_storm_safe(u("can://vcan0"), *c));
+}
+
+TEST(CanConfig, FixedAndOffsetReplies) {
+  auto c = parse_raw(u("can://vcan0?rx=123&tx=456"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->reply_id(0x123), 0x456u);
+  auto o = parse_raw(u("can://vcan0?rx=100:700&tx=+200"));
+  ASSERT_TRUE(o) << o.err().message;
+  EXPECT_TRUE(o->is_request(0x1AB));
+  EXPECT_EQ(o->reply_id(0x1AB), 0x3ABu);
+  EXPECT_TRUE(check_storm_safe(u("can://vcan0?rx=100:700&tx=+200"), *o));
+}
+
+TEST(CanConfig, ExtendedIdsAndLists) {
+  auto c = parse_raw(u("can://vcan0?rx=18DAF110,7DF&tx=18DA10F1&fd=1&err=1"));
+  ASSERT_TRUE(c) << c.err().message;
+  EXPECT_TRUE(c->is_request(0x18DAF110 | CAN_EFF_FLAG));
+  EXPECT_TRUE(c->is_request(0x7DF));
+  EXPECT_FALSE(c->is_request(0x18DAF110)) << "the 29-bit filter does not pass an 11-bit frame";
+  EXPECT_EQ(c->tx_id, 0x18DA10F1u | CAN_EFF_FLAG);
+  EXPECT_TRUE(c->fd);
+  EXPECT_TRUE(c->errors);
+  auto small = parse_raw(u("can://vcan0?rx=00000123&tx=00000124"));
+  ASSERT_TRUE(small);
+  EXPECT_TRUE(small->is_request(0x123 | CAN_EFF_FLAG)) << "8 digits means 29-bit";
+}
+
+TEST(CanConfig, RefusesConfigurationsThatCouldStorm) {
+  for (const char* text : {"can://vcan0?rx=123&tx=123", "can://vcan0?rx=100:700&tx=1FF",
+                           "can://vcan0?rx=100:700&tx=+8", "can://vcan0?rx=123,456&tx=456",
+                           "can://vcan0?rx=123~7FF&tx=+1"}) {
+    auto c = parse_raw(u(text));
+    ASSERT_TRUE(c) << text << ": " << c.err().message;
+    auto ok = check_storm_safe(u(text), *c);
+    ASSERT_FALSE(ok) << text << " was accepted";
+    EXPECT_NE(ok.err().message.find("answer each other"), std::string::npos) << ok.err().message;
+  }
+}
+
+TEST(CanConfig, BadValuesAreOneLine) {
+  struct {
+    const char* text;
+    const char* says;
+  } cases[] = {
+      {"can://vcan0?rx=XYZ", "not a hex CAN ID"},   {"can://vcan0?rx=20000000", "29 bits"},
+      {"can://vcan0?tx=0123", "up to 3 digits"},    {"can://vcan0?rx=100:FFF", "mask"},
+      {"can://vcan0?tx=+0", "non-zero"},            {"can://vcan0?tx=+Q", "non-zero"},
+      {"can://vcan0?fd=2", "fd=1 or fd=0"},         {"can://vcan0?bitrate=500000", "unknown option 'bitrate'"},
+  };
+  for (auto& c : cases) {
+    auto r = parse_raw(u(c.text));
+    ASSERT_FALSE(r) << c.text;
+    EXPECT_NE(r.err().message.find(c.says), std::string::npos) << c.text << ": " << r.err().message;
+    EXPECT_EQ(r.err().message.find('\n'), std::string::npos);
+  }
+}
+
+TEST(IsotpConfig, OptionsAndErrors) {
+  auto c = parse_isotp(u("isotp://vcan0?rx=7E8&tx=7E0&fd=1&pad=AA&bs=8&stmin=5&ext=F1"));
+  ASSERT_TRUE(c) << c.err().message;
+  EXPECT_EQ(c->rx_id, 0x7E8u);
+  EXPECT_EQ(c->tx_id, 0x7E0u);
+  EXPECT_TRUE(c->fd);
+  EXPECT_EQ(c->padding, 0xAA);
+  EXPECT_EQ(c->block_size, 8);
+  EXPECT_EQ(c->stmin, 5);
+  EXPECT_EQ(c->ext_address, 0xF1);
+  EXPECT_FALSE(parse_isotp(u("isotp://vcan0?rx=7E0&tx=7E0")));
+  EXPECT_FALSE(parse_isotp(u("isotp://vcan0?pad=1FF")));
+  EXPECT_FALSE(parse_isotp(u("isotp://vcan0?bs=300")));
+}

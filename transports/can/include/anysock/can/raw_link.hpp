@@ -1,0 +1,114 @@
+// A CAN_RAW link: one frame is one message. As a responder it answers a
+// request frame on the reply ID its configuration maps it to; as a client
+// it sends frames as given and hears only the replies.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "anysock/can/config.hpp"
+#include "anysock/can/frame.hpp"
+#include "anysock/can/protocol.hpp"
+#include "anysock/link.hpp"
+
+namespace anysock::can {
+
+// message_header.flags for CAN frames.
+inline constexpr std::uint32_t flag_fd = 1u << 0;
+inline std::uint32_t encode_flags(const frame& f) {
+  return (f.fd ? flag_fd : 0) | std::uint32_t{f.fd_flags} << 8 | std::uint32_t{f.len8_dlc} << 16;
+}
+inline void decode_flags(std::uint32_t flags, frame& f) {
+  f.fd = flags & flag_fd;
+  f.fd_flags = static_cast<std::uint8_t>(flags >> 8);
+  f.len8_dlc = static_cast<std::uint8_t>(flags >> 16);
+}
+
+class raw_link {
+ public:
+  using executor_type = asio::any_io_executor;
+  static constexpr bool is_stream = false;
+
+  enum class role { responder, client };
+  raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
+      : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<canfd_frame>()) {}
+  static raw_link closed(const asio::any_io_executor& ex) {
+    return raw_link(raw::socket(ex), std::make_shared<raw_config>(), role::client);
+  }
+
+  executor_type get_executor() { return socket_.get_executor(); }
+  std::size_t receive_size() const { return CANFD_MAX_DLEN; }
+  std::string peer() const;
+  void close() {
+    error_code ignored;
+    socket_.close(ignored);
+  }
+  const raw_config& config() const { return *config_; }
+
+  // One data frame matching this link's filters; error frames and remote
+  // requests are logged and skipped: an echo answers data.
+  template <class Token>
+  auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        [this, b, &h, reading = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
+          for (;;) {
+            if (reading) {
+              if (ec) return self.complete(ec, 0);
+              if (auto taken = take(b, h, n)) return self.complete(error_code{}, *taken);
+            }
+            reading = true;
+            return socket_.async_receive(asio::buffer(rx_.get(), sizeof(canfd_frame)), std::move(self));
+          }
+        },
+        token, socket_);
+  }
+
+  // Sends the payload as one frame: on the mapped reply ID (responder) or on
+  // h.id as given (client), with the FD flags the header carries.
+  template <class Token>
+  auto async_send(asio::const_buffer b, const message_header& h, Token&& token) {
+    canfd_frame k{};
+    error_code ec;
+    std::size_t mtu = build(b, h, k, ec);
+    auto out = std::make_shared<canfd_frame>(k);
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        [this, out, mtu, size = b.size(), ec, started = false](auto& self, error_code e = {},
+                                                               std::size_t = 0) mutable {
+          if (ec) return self.complete(ec, 0);
+          if (!started) {
+            started = true;
+            return socket_.async_send(asio::buffer(out.get(), mtu), std::move(self));
+          }
+          self.complete(e, e ? 0 : size);
+        },
+        token, socket_);
+  }
+
+  std::size_t try_receive(asio::mutable_buffer, message_header&, error_code& ec) {
+    ec = asio::error::would_block;  // frames are taken one by one by async_receive
+    return 0;
+  }
+  std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec);
+
+ private:
+  // A frame read into rx_: copies its payload out if it is one to deliver.
+  std::optional<std::size_t> take(asio::mutable_buffer b, message_header& h, std::size_t n);
+  std::size_t build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec);
+
+  raw::socket socket_;
+  std::shared_ptr<const raw_config> config_;
+  role role_;
+  std::unique_ptr<canfd_frame> rx_;  // stable address across moves of the link
+  canid_t expected_ = 0;             // client: the reply ID of the last frame sent
+  bool expecting_ = false;
+};
+
+// Opens CAN_RAW on the named interface with one clear error for each way
+// that can fail (no AF_CAN, no such interface, not CAN, down, no FD MTU).
+result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, const raw_config& c,
+                             raw_link::role r);
+
+}  // namespace anysock::can

@@ -1,0 +1,182 @@
+#include "anysock/can/config.hpp"
+
+#include <bit>
+#include <charconv>
+#include <fmt/format.h>
+
+namespace anysock::can {
+namespace {
+
+error bad(const uri& u, std::string what) {
+  return {make_error_code(errc::bad_option), fmt::format("bad option in '{}': {}", u.text, what)};
+}
+
+constexpr canid_t sff_mask_bits = CAN_SFF_MASK | CAN_EFF_FLAG;  // SFF filters must not pass EFF frames
+constexpr canid_t eff_mask_bits = CAN_EFF_MASK | CAN_EFF_FLAG;
+
+std::string id_text(canid_t id) {
+  return id & CAN_EFF_FLAG ? fmt::format("{:08X}", id & CAN_EFF_MASK) : fmt::format("{:03X}", id);
+}
+
+result<id_filter> parse_filter(const uri& u, std::string_view item) {
+  auto sep = item.find_first_of(":~");
+  auto id = parse_id(u, "rx", item.substr(0, sep));
+  if (!id) return id.err();
+  id_filter f;
+  f.id = *id;
+  const bool ext = (*id & CAN_EFF_FLAG) != 0;
+  f.mask = ext ? eff_mask_bits : sff_mask_bits;
+  if (sep != std::string_view::npos) {
+    f.inverted = item[sep] == '~';
+    auto mask_text = item.substr(sep + 1);
+    unsigned long mask = 0;
+    auto [p, ec] = std::from_chars(mask_text.data(), mask_text.data() + mask_text.size(), mask, 16);
+    if (ec != std::errc{} || p != mask_text.data() + mask_text.size() || mask_text.empty() ||
+        mask > (ext ? CAN_EFF_MASK : CAN_SFF_MASK))
+      return bad(u, fmt::format("rx mask '{}' must be hex up to {}", mask_text, ext ? "1FFFFFFF" : "7FF"));
+    f.mask = static_cast<canid_t>(mask) | CAN_EFF_FLAG;
+  }
+  f.id &= f.mask | CAN_EFF_FLAG;
+  return f;
+}
+
+}  // namespace
+
+result<canid_t> parse_id(const uri& u, std::string_view key, std::string_view text) {
+  unsigned long v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+  if (text.empty() || ec != std::errc{} || p != text.data() + text.size())
+    return bad(u, fmt::format("{}='{}' is not a hex CAN ID (e.g. {}=7E0, or 18DAF110 for 29-bit)", key, text, key));
+  if (v > CAN_EFF_MASK)
+    return bad(u, fmt::format("{}={} does not fit 29 bits (the largest CAN ID is 1FFFFFFF)", key, text));
+  if (text.size() == 8 || v > CAN_SFF_MASK) return static_cast<canid_t>(v) | CAN_EFF_FLAG;
+  if (text.size() > 3)
+    return bad(u, fmt::format("{}={}: write 11-bit IDs with up to 3 digits and 29-bit IDs with 8", key, text));
+  return static_cast<canid_t>(v);
+}
+
+canid_t raw_config::reply_id(canid_t request) const {
+  if (!tx_is_offset) return tx_id;
+  const bool ext = request & CAN_EFF_FLAG;
+  const canid_t mask = ext ? CAN_EFF_MASK : CAN_SFF_MASK;
+  auto id = static_cast<canid_t>((static_cast<std::int64_t>(request & mask) + tx_offset)) & mask;
+  return ext ? id | CAN_EFF_FLAG : id;
+}
+
+bool raw_config::is_request(canid_t frame_id) const {
+  const canid_t plain = frame_id & (CAN_EFF_FLAG | CAN_EFF_MASK);
+  for (const auto& f : rx)
+    if (f.matches(plain)) return true;
+  return false;
+}
+
+result<raw_config> parse_raw(const uri& u) {
+  if (auto ok = check_options(u, {"rx", "tx", "fd", "err"}); !ok) return ok.err();
+  raw_config c;
+  c.interface_name = u.authority;
+  std::string_view rx = u.option("rx").value_or("7E0");
+  while (!rx.empty()) {
+    auto comma = rx.find(',');
+    auto f = parse_filter(u, rx.substr(0, comma));
+    if (!f) return f.err();
+    c.rx.push_back(*f);
+    rx = comma == std::string_view::npos ? std::string_view{} : rx.substr(comma + 1);
+  }
+  if (c.rx.empty()) return bad(u, "rx= needs at least one ID, e.g. rx=7E0");
+  std::string_view tx = u.option("tx").value_or("7E8");
+  if (!tx.empty() && (tx.front() == '+' || tx.front() == '-')) {
+    long off = 0;
+    auto digits = tx.substr(1);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), off, 16);
+    if (digits.empty() || ec != std::errc{} || p != digits.data() + digits.size() || off == 0 || off > 0x1FFFFFFF)
+      return bad(u, fmt::format("tx={} must be a non-zero hex offset such as tx=+8", tx));
+    c.tx_is_offset = true;
+    c.tx_offset = tx.front() == '-' ? -off : off;
+  } else {
+    auto id = parse_id(u, "tx", tx);
+    if (!id) return id.err();
+    c.tx_id = *id;
+  }
+  auto fd = bool_option(u, "fd", false);
+  if (!fd) return fd.err();
+  auto err = bool_option(u, "err", false);
+  if (!err) return err.err();
+  c.fd = *fd;
+  c.errors = *err;
+  return c;
+}
+
+result<bool> check_storm_safe(const uri& u, const raw_config& c) {
+  auto refuse = [&](canid_t request) {
+    return bad(u, fmt::format("a reply to request {} would go out as {}, which the request filter also takes: "
+                              "two responders (or one hearing another's replies) would answer each other "
+                              "forever; pick a tx= outside rx=",
+                              id_text(request), id_text(c.reply_id(request))));
+  };
+  if (!c.tx_is_offset) {
+    if (c.is_request(c.tx_id)) return refuse(c.rx.front().id);
+    return true;
+  }
+  // An offset maps each request differently: try every request the filters
+  // can pass, where that is a countable set.
+  for (const auto& f : c.rx) {
+    const bool ext = f.id & CAN_EFF_FLAG;
+    const canid_t space = ext ? CAN_EFF_MASK : CAN_SFF_MASK;
+    const canid_t free_bits = space & ~f.mask;
+    if (f.inverted || std::popcount(free_bits) > 16) {
+      if (ext)
+        return bad(u, "with tx=+offset, 29-bit rx filters must leave at most 16 ID bits open (and not be "
+                      "inverted) so the responder can prove no reply is also a request; use a fixed tx=");
+      for (canid_t id = 0; id <= CAN_SFF_MASK; ++id)
+        if (f.matches(id) && c.is_request(c.reply_id(id))) return refuse(id);
+      continue;
+    }
+    // Walk every value of the open bits (at most 2^16).
+    canid_t sub = 0;
+    do {
+      canid_t id = (f.id & f.mask & space) | sub | (ext ? CAN_EFF_FLAG : 0);
+      if (c.is_request(c.reply_id(id))) return refuse(id);
+      sub = (sub - free_bits) & free_bits;
+    } while (sub != 0);
+  }
+  return true;
+}
+
+result<isotp_config> parse_isotp(const uri& u) {
+  if (auto ok = check_options(u, {"rx", "tx", "fd", "pad", "bs", "stmin", "ext"}); !ok) return ok.err();
+  isotp_config c;
+  c.interface_name = u.authority;
+  auto rx = parse_id(u, "rx", u.option("rx").value_or("7E0"));
+  if (!rx) return rx.err();
+  auto tx = parse_id(u, "tx", u.option("tx").value_or("7E8"));
+  if (!tx) return tx.err();
+  if (*rx == *tx) return bad(u, "rx and tx must differ: ISO-TP sends on tx and listens on rx");
+  c.rx_id = *rx;
+  c.tx_id = *tx;
+  auto fd = bool_option(u, "fd", false);
+  if (!fd) return fd.err();
+  c.fd = *fd;
+  if (auto pad = u.option("pad")) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(pad->data(), pad->data() + pad->size(), v, 16);
+    if (pad->empty() || ec != std::errc{} || p != pad->data() + pad->size() || v > 0xFF)
+      return bad(u, fmt::format("pad={} must be one hex byte, e.g. pad=AA or pad=00", *pad));
+    c.padding = static_cast<int>(v);
+  }
+  auto bs = uint_option(u, "bs", 0, 0, 255);
+  if (!bs) return bs.err();
+  auto stmin = uint_option(u, "stmin", 0, 0, 255);
+  if (!stmin) return stmin.err();
+  c.block_size = static_cast<std::uint8_t>(*bs);
+  c.stmin = static_cast<std::uint8_t>(*stmin);
+  if (auto ext = u.option("ext")) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(ext->data(), ext->data() + ext->size(), v, 16);
+    if (ext->empty() || ec != std::errc{} || p != ext->data() + ext->size() || v > 0xFF)
+      return bad(u, fmt::format("ext={} must be one hex byte (the extended address)", *ext));
+    c.ext_address = static_cast<int>(v);
+  }
+  return c;
+}
+
+}  // namespace anysock::can

@@ -1,0 +1,107 @@
+#include "anysock/can/raw_link.hpp"
+
+#include <net/if.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "anysock/can/interface.hpp"
+
+namespace anysock::can {
+namespace {
+
+std::string ifname(const raw::socket& s) {
+  error_code ec;
+  auto ep = s.local_endpoint(ec);
+  char name[IF_NAMESIZE] = "?";
+  if (!ec) if_indextoname(static_cast<unsigned>(ep.interface_index()), name);
+  return name;
+}
+
+}  // namespace
+
+std::string raw_link::peer() const {
+  return fmt::format("can bus {}", ifname(socket_));
+}
+
+std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header& h, std::size_t n) {
+  if (n != CAN_MTU && n != CANFD_MTU) return std::nullopt;  // not a frame we know
+  frame f = from_kernel(rx_.get(), n);
+  if (f.error()) {
+    spdlog::warn("{}: error frame {}", peer(), format_candump(f, ifname(socket_)));
+    return std::nullopt;
+  }
+  if (f.remote()) {
+    spdlog::info("{}: remote request {} not answered: an echo answers data frames", peer(), format_frame(f));
+    return std::nullopt;
+  }
+  if (role_ == role::responder && !config_->is_request(f.id)) return std::nullopt;
+  if (role_ == role::client && (!expecting_ || f.id != expected_)) return std::nullopt;  // not our reply
+  std::size_t len = std::min<std::size_t>(f.len, b.size());
+  std::memcpy(b.data(), f.data.data(), len);
+  h.id = f.id;
+  h.flags = encode_flags(f);
+  return len;
+}
+
+std::size_t raw_link::build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec) {
+  frame f;
+  decode_flags(h.flags, f);
+  f.id = role_ == role::responder ? config_->reply_id(h.id) : h.id;
+  if (role_ == role::client) {
+    expected_ = config_->reply_id(h.id);
+    expecting_ = true;
+  }
+  if (b.size() > (f.fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN) || (f.fd && !valid_fd_length(b.size()))) {
+    ec = asio::error::message_size;
+    return 0;
+  }
+  f.len = static_cast<std::uint8_t>(b.size());
+  std::memcpy(f.data.data(), b.data(), b.size());
+  return to_kernel(f, out);
+}
+
+std::size_t raw_link::try_send(asio::const_buffer b, const message_header& h, error_code& ec) {
+  canfd_frame k{};
+  ec = {};
+  auto mtu = build(b, h, k, ec);
+  if (ec) return 0;
+  socket_.send(asio::buffer(&k, mtu), 0, ec);
+  // A full transmit queue says ENOBUFS; treat it as "not now" and let the
+  // awaited send retry when the socket is writable.
+  if (ec == asio::error::no_buffer_space) ec = asio::error::would_block;
+  return ec ? 0 : b.size();
+}
+
+result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, const raw_config& c,
+                             raw_link::role r) {
+  raw::socket s(ex);
+  error_code ec;
+  s.open(raw(), ec);
+  if (ec) return socket_error(u, ec, "can-raw");
+  auto index = find_interface(u, c.interface_name, c.fd, s.native_handle());
+  if (!index) return index.err();
+
+  std::vector<can_filter> kernel_filters;
+  if (r == raw_link::role::responder) {
+    for (const auto& f : c.rx) kernel_filters.push_back({f.inverted ? f.id | CAN_INV_FILTER : f.id, f.mask});
+  } else {
+    // The client hears only replies: the fixed reply ID, or (offset) every
+    // ID a request could map to, which the receive path narrows further.
+    if (!c.tx_is_offset)
+      kernel_filters.push_back({c.tx_id, (c.tx_id & CAN_EFF_FLAG ? CAN_EFF_MASK : CAN_SFF_MASK) | CAN_EFF_FLAG});
+    else
+      kernel_filters.push_back({0, 0});
+  }
+  s.set_option(filters(kernel_filters), ec);
+  // Storm-proofing: never receive our own frames as requests.
+  if (!ec) s.set_option(receive_own_messages(0), ec);
+  if (!ec && c.fd) s.set_option(fd_frames(1), ec);
+  if (!ec && c.errors) s.set_option(error_filter(CAN_ERR_MASK), ec);
+  if (!ec) s.bind(raw::endpoint(*index), ec);
+  if (!ec) s.non_blocking(true, ec);
+  if (ec) return error{ec, fmt::format("{}: cannot set up the CAN socket: {}", u.text, ec.message())};
+  return s;
+}
+
+}  // namespace anysock::can

@@ -1,0 +1,136 @@
+#include <fmt/format.h>
+
+#include "anysock/can/can.hpp"
+#include "anysock/can/isotp_link.hpp"
+#include "anysock/can/raw_link.hpp"
+#include "anysock/client.hpp"
+#include "anysock/single_link_acceptor.hpp"
+
+namespace anysock::can {
+namespace {
+
+error bad_frame(const uri& u, std::string what) {
+  return {make_error_code(errc::bad_option), fmt::format("{}: {}", u.text, what)};
+}
+
+result<raw_config> raw_checked(const uri& u) {
+  auto c = parse_raw(u);
+  if (!c) return c;
+  if (auto ok = check_storm_safe(u, *c); !ok) return ok.err();
+  return c;
+}
+
+result<listener_list> listen_raw(const uri& u, asio::io_context& io) {
+  auto c = raw_checked(u);
+  if (!c) return c.err();
+  auto s = open_raw(u, asio::make_strand(io), *c, raw_link::role::responder);
+  if (!s) return s.err();
+  listener_list out;
+  raw_link l(std::move(s).value(), std::make_shared<raw_config>(*c), raw_link::role::responder);
+  out.push_back(std::make_unique<basic_listener<single_link_acceptor<raw_link>>>(
+      single_link_acceptor<raw_link>(std::move(l), u.text)));
+  return out;
+}
+
+asio::awaitable<result<std::unique_ptr<any_link>>> connect_raw(const uri& u, asio::any_io_executor ex) {
+  auto c = raw_checked(u);
+  if (!c) co_return c.err();
+  auto s = open_raw(u, ex, *c, raw_link::role::client);
+  if (!s) co_return s.err();
+  co_return make_any_link(raw_link(std::move(s).value(), std::make_shared<raw_config>(*c), raw_link::role::client));
+}
+
+result<message> parse_raw_message(const uri& u, std::string_view text) {
+  auto c = parse_raw(u);
+  if (!c) return c.err();
+  auto f = parse_frame(text);
+  if (!f) return f.err();
+  if (f->remote()) return bad_frame(u, fmt::format("{} is a remote request; the echo answers data frames only", text));
+  if (f->error()) return bad_frame(u, fmt::format("{} is an error frame; the echo answers data frames only", text));
+  if (f->fd && !c->fd) return bad_frame(u, fmt::format("{} is a CAN FD frame: add fd=1 to the URI", text));
+  if (!c->is_request(f->id))
+    return bad_frame(u, fmt::format("{} does not match the responder's request filter (rx=); no reply would come. "
+                                    "Send on a request ID, or give the URI the responder's rx=",
+                                    text));
+  return message{{f->id, encode_flags(*f)}, std::string(reinterpret_cast<const char*>(f->data.data()), f->len)};
+}
+
+// The seed's messages, cut into classic frames on the first request ID.
+std::vector<message> raw_default_messages(const uri& u) {
+  std::vector<message> out;
+  auto c = parse_raw(u);
+  if (!c) return out;
+  canid_t id = c->rx.front().id;
+  for (const auto& m : seed_messages())
+    for (std::size_t at = 0; at < m.size(); at += CAN_MAX_DLEN)
+      out.push_back(message{{id, 0}, m.substr(at, CAN_MAX_DLEN)});
+  return out;
+}
+
+std::string format_raw_message(const uri& u, const message& m) {
+  frame f;
+  f.id = m.header.id;
+  decode_flags(m.header.flags, f);
+  f.len = static_cast<std::uint8_t>(std::min<std::size_t>(m.bytes.size(), CANFD_MAX_DLEN));
+  std::memcpy(f.data.data(), m.bytes.data(), f.len);
+  return format_candump(f, u.authority);
+}
+
+result<listener_list> listen_isotp(const uri& u, asio::io_context& io) {
+  auto c = parse_isotp(u);
+  if (!c) return c.err();
+  auto s = open_isotp(u, asio::make_strand(io), *c);
+  if (!s) return s.err();
+  listener_list out;
+  isotp_link l(std::move(s).value(), u.text);
+  out.push_back(std::make_unique<basic_listener<single_link_acceptor<isotp_link>>>(
+      single_link_acceptor<isotp_link>(std::move(l), u.text)));
+  return out;
+}
+
+asio::awaitable<result<std::unique_ptr<any_link>>> connect_isotp(const uri& u, asio::any_io_executor ex) {
+  auto c = parse_isotp(u);
+  if (!c) co_return c.err();
+  auto s = open_isotp(u, ex, *c);
+  if (!s) co_return s.err();
+  co_return make_any_link(isotp_link(std::move(s).value(), u.text));
+}
+
+}  // namespace
+
+void register_transports(registry& r) {
+  transport raw_t;
+  raw_t.scheme = "can";
+  raw_t.summary = "SocketCAN raw frames (classic and FD): a storm-proof echo responder";
+  raw_t.listen_example = "can://vcan0?rx=7E0&tx=7E8   (answers 7E0 frames on 7E8: the default)";
+  raw_t.connect_example = "can://vcan0?rx=123&tx=456 123#DEADBEEF   (frames in cansend syntax)";
+  raw_t.options_help = "rx=ID[,ID:MASK,ID~MASK...] requests, tx=ID or tx=+OFFSET replies, fd=1, err=1";
+  raw_t.validate = [](const uri& u) -> result<bool> {
+    auto c = raw_checked(u);
+    if (!c) return c.err();
+    return true;
+  };
+  raw_t.listen = listen_raw;
+  raw_t.connect = connect_raw;
+  raw_t.parse_message = parse_raw_message;
+  raw_t.default_messages = raw_default_messages;
+  raw_t.format_message = format_raw_message;
+  r.add(std::move(raw_t));
+
+  transport iso;
+  iso.scheme = "isotp";
+  iso.summary = "SocketCAN ISO-TP (ISO 15765-2): messages up to 4095 bytes between an rx/tx ID pair";
+  iso.listen_example = "isotp://vcan0?rx=7E0&tx=7E8";
+  iso.connect_example = "isotp://vcan0?rx=7E8&tx=7E0   (the client's rx is the server's tx)";
+  iso.options_help = "rx=ID, tx=ID, fd=1, pad=AA, bs=N, stmin=N, ext=XX";
+  iso.validate = [](const uri& u) -> result<bool> {
+    auto c = parse_isotp(u);
+    if (!c) return c.err();
+    return true;
+  };
+  iso.listen = listen_isotp;
+  iso.connect = connect_isotp;
+  r.add(std::move(iso));
+}
+
+}  // namespace anysock::can
