@@ -94,7 +94,7 @@ void echo_loop_per_message(benchmark::State& state) {
     state.PauseTiming();
     asio::io_context io(1);
     memory_link<Stream> l(io.get_executor(), 100000, size);
-    anysock::session s("bench", "memory", io.get_executor(), false);
+    anysock::session s(std::make_shared<const std::string>("bench"), "memory", io.get_executor(), false);
     asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await anysock::echo(l, s); }, asio::detached);
     state.ResumeTiming();
     io.run();

@@ -22,22 +22,22 @@ std::size_t server::open_links() const {
   return sessions_.size();
 }
 
-std::shared_ptr<session> server::admit(const std::string& endpoint, const std::string& peer,
+std::shared_ptr<session> server::admit(const std::shared_ptr<const std::string>& endpoint, std::string peer,
                                        asio::any_io_executor link_executor) {
   std::size_t open = 0;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return nullptr;
     if (opts_.max_links != 0 && sessions_.size() >= opts_.max_links) {
-      spdlog::warn("{}: refusing {}: {} links open, the limit set by --max-links", endpoint, peer,
+      spdlog::warn("{}: refusing {}: {} links open, the limit set by --max-links", *endpoint, peer,
                    sessions_.size());
       return nullptr;
     }
-    auto s = std::make_shared<session>(endpoint, peer, std::move(link_executor),
+    auto s = std::make_shared<session>(endpoint, std::move(peer), std::move(link_executor),
                                        opts_.idle_timeout.count() > 0);
     sessions_.insert(s);
     open = sessions_.size();
-    spdlog::info("{}: link from {} ({} open)", endpoint, peer, open);
+    spdlog::info("{}: link from {} ({} open)", *endpoint, s->peer(), open);
     return s;
   }
 }

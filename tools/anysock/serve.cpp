@@ -1,4 +1,4 @@
-// anysock serve: the echo service on every URI given, on one io_context.
+// anysock serve: the echo service on every URI given.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "anysock/server.hpp"
 #include "commands.hpp"
@@ -24,8 +27,19 @@ std::chrono::milliseconds ms(double seconds) {
 
 }  // namespace
 
+// `uri` with one more query option.
+std::string with_option(const std::string& uri, std::string_view option) {
+  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + std::string(option);
+}
+
 int serve(const registry& reg, const serve_args& a) {
-  asio::io_context io(static_cast<int>(a.threads));
+  // One io_context per thread, each run by one thread: a link lives on one
+  // of them and never needs a strand. Transports that can bind an endpoint
+  // once per thread (TCP: SO_REUSEPORT) get a listener on each, and the
+  // kernel spreads new links over them.
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  for (unsigned i = 0; i < a.threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  asio::io_context& io = *ios[0];
   server srv(io, server_options{a.max_links, ms(a.idle_timeout_s), ms(a.drain_timeout_s)});
 
   // Bind everything before serving anything: a bad URI or a busy port stops
@@ -35,15 +49,37 @@ int serve(const registry& reg, const serve_args& a) {
     if (!u) return fail(u.err());
     auto t = reg.resolve(*u);
     if (!t) return fail(t.err());
+    const bool per_thread = a.threads > 1 && (*t)->listens_per_thread;
+    if (per_thread) u = parse_uri(with_option(text, "reuseport=1"));
+    if (!u) return fail(u.err());
     auto ls = (*t)->listen(*u, io);
     if (!ls) return fail(ls.err());
-    for (auto& l : ls.value()) srv.add(std::move(l));
+    std::vector<std::string> bound;
+    for (auto& l : ls.value()) {
+      bound.push_back(l->name());
+      srv.add(std::move(l));
+    }
+    // The same endpoints (port 0 now resolved) once more on every other thread.
+    for (unsigned k = 1; per_thread && k < a.threads; ++k)
+      for (const auto& name : bound) {
+        auto again = parse_uri(with_option(name, "reuseport=1"));
+        if (!again) return fail(again.err());
+        auto more = (*t)->listen(*again, *ios[k]);
+        if (!more) return fail(more.err());
+        for (auto& l : more.value()) srv.add(std::move(l));
+      }
   }
   srv.start();
-  // The bound names go to stdout (port 0 resolved), so scripts can read them.
+  // The bound names go to stdout (port 0 resolved), so scripts can read them;
+  // an endpoint served by several threads is printed once.
+  std::vector<std::string> printed;
   for (const auto& l : srv.listeners()) {
-    spdlog::info("echo service listening on {}", l->name());
-    fmt::print("listening {}\n", l->name());
+    auto name = l->name();
+    if (std::find(printed.begin(), printed.end(), name) != printed.end()) continue;
+    printed.push_back(name);
+    spdlog::info("echo service listening on {}{}", name,
+                 a.threads > 1 ? fmt::format(" ({} threads)", a.threads) : std::string());
+    fmt::print("listening {}\n", name);
   }
   std::fflush(stdout);
 
@@ -68,7 +104,7 @@ int serve(const registry& reg, const serve_args& a) {
       asio::detached);
 
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < a.threads; ++i) workers.emplace_back([&] { io.run(); });
+  for (unsigned i = 1; i < a.threads; ++i) workers.emplace_back([&, i] { ios[i]->run(); });
   io.run();
   for (auto& w : workers) w.join();
   spdlog::info("stopped");

@@ -32,7 +32,7 @@ std::span<std::byte> drain_buffer();
 // backpressure, so a client that never reads cannot grow server memory.
 template <link L>
 asio::awaitable<error_code> echo(L& link, session& s) {
-  constexpr std::size_t small_size = 512;
+  constexpr std::size_t small_size = 128;  // bigger costs every idle link; see bench/
   std::array<std::byte, small_size> small;
   std::vector<std::byte> message_buffer;  // frame families: one whole message
   std::vector<std::byte> pending;         // what the kernel would not take at once

@@ -27,6 +27,9 @@ struct transport {
   // Checks a URI's authority and options without touching the network, so
   // a typo is one error line before any work starts.
   std::function<result<bool>(const uri&)> validate;
+  // The endpoint can be bound once per thread (SO_REUSEPORT; the URI option
+  // reuseport=1), so `serve -t N` gives each thread its own listener.
+  bool listens_per_thread = false;
   // Bind the endpoint named by the URI; one listener per bound socket.
   std::function<result<listener_list>(const uri&, asio::io_context&)> listen;
   // Optional, for frame families: a message as the user types it (e.g.

@@ -79,26 +79,30 @@ class server {
 
   // For listeners: admit a new link, or nullptr when the limit is reached or
   // the server is stopping (the caller closes the link).
-  std::shared_ptr<session> admit(const std::string& endpoint, const std::string& peer,
+  std::shared_ptr<session> admit(const std::shared_ptr<const std::string>& endpoint, std::string peer,
                                  asio::any_io_executor link_executor);
   void finished(const std::shared_ptr<session>& s, const error_code& why);
 
+  // Runs the echo on a link. The echo coroutine is spawned directly (no
+  // wrapper frame: every idle link carries its frames), and the link and
+  // session are released by the completion handler.
   template <link L>
   void spawn_echo(L l, std::shared_ptr<session> s) {
-    auto ex = l.get_executor();
-    asio::co_spawn(ex, run_echo(std::move(l), std::move(s)), asio::detached);
+    auto owned = std::make_unique<L>(std::move(l));
+    L& ref = *owned;
+    auto ex = ref.get_executor();
+    s->close_link = [&ref] { ref.close(); };  // set before anyone can post a close
+    asio::co_spawn(ex, echo(ref, *s),
+                   [this, s, owned = std::move(owned)](std::exception_ptr e, error_code why) mutable {
+                     s->close_link = nullptr;
+                     owned->close();
+                     owned.reset();
+                     if (e) why = asio::error::fault;  // the echo does not throw; say so if it ever does
+                     finished(s, why);
+                   });
   }
 
  private:
-  template <link L>
-  asio::awaitable<void> run_echo(L l, std::shared_ptr<session> s) {
-    s->close_link = [&l] { l.close(); };
-    auto why = co_await echo(l, *s);
-    s->close_link = nullptr;
-    l.close();
-    finished(s, why);
-  }
-
   asio::awaitable<void> sweep_idle();
   void close_session(const std::shared_ptr<session>& s, bool only_if_idle);
   void all_gone();
@@ -133,19 +137,19 @@ class basic_listener final : public listener {
 
  private:
   asio::awaitable<void> accept_loop(server& srv) {
-    const std::string endpoint = acceptor_.name();
+    // Shared by every session of this listener rather than copied into each.
+    const auto endpoint = std::make_shared<const std::string>(acceptor_.name());
     for (;;) {
       auto [ec, l] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
       if (srv.stopping() || ec == asio::error::operation_aborted) co_return;
       if (ec) {
         // Out of descriptors or memory: say so and back off instead of spinning.
-        spdlog::warn("{}: accept failed: {}; retrying in 100 ms", endpoint, ec.message());
+        spdlog::warn("{}: accept failed: {}; retrying in 100 ms", *endpoint, ec.message());
         asio::steady_timer t(acceptor_.get_executor(), std::chrono::milliseconds(100));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      auto peer = l.peer();
-      auto s = srv.admit(endpoint, peer, l.get_executor());
+      auto s = srv.admit(endpoint, l.peer(), l.get_executor());
       if (!s) {
         l.close();
         continue;

@@ -8,19 +8,21 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace anysock {
 
 class session {
  public:
-  session(std::string endpoint, std::string peer, boost::asio::any_io_executor ex, bool track_activity)
+  session(std::shared_ptr<const std::string> endpoint, std::string peer, boost::asio::any_io_executor ex,
+          bool track_activity)
       : endpoint_(std::move(endpoint)), peer_(std::move(peer)), executor_(std::move(ex)),
         track_activity_(track_activity) {
     touch();
   }
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return *endpoint_; }
   const std::string& peer() const { return peer_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
@@ -54,7 +56,7 @@ class session {
   std::function<void()> close_link;
 
  private:
-  std::string endpoint_;
+  std::shared_ptr<const std::string> endpoint_;  // the listener's name, shared
   std::string peer_;
   boost::asio::any_io_executor executor_;
   bool track_activity_;

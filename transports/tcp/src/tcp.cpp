@@ -31,7 +31,7 @@ error bind_error(const uri& u, const asio_tcp::endpoint& ep, const error_code& e
 }  // namespace
 
 result<endpoint_spec> parse(const uri& u) {
-  if (auto ok = check_options(u, {"v6only", "nodelay", "backlog"}); !ok) return ok.err();
+  if (auto ok = check_options(u, {"v6only", "nodelay", "backlog", "reuseport"}); !ok) return ok.err();
   if (!u.path.empty() && u.path != "/")
     return error{make_error_code(errc::bad_uri),
                  fmt::format("bad URI '{}': tcp:// takes no path ('{}'); write e.g. {}", u.text, u.path,
@@ -50,6 +50,9 @@ result<endpoint_spec> parse(const uri& u) {
   spec.opts.v6only = *v6only;
   spec.opts.nodelay = *nodelay;
   spec.opts.backlog = static_cast<int>(*backlog);
+  auto reuseport = bool_option(u, "reuseport", false);
+  if (!reuseport) return reuseport.err();
+  spec.opts.reuseport = *reuseport;
   if (hp->bracketed) {
     error_code ec;
     auto a = asio::ip::make_address_v6(spec.host, ec);
@@ -110,6 +113,8 @@ result<listener_list> listen(const uri& u, asio::io_context& io) {
     asio_tcp::acceptor a(asio::make_strand(io));
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && spec->opts.reuseport)
+      a.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
     if (!ec && ep.address().is_v6()) a.set_option(asio::ip::v6_only(spec->opts.v6only), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(spec->opts.backlog, ec);
@@ -164,7 +169,8 @@ transport make_transport() {
   t.summary = "TCP, IPv6 first; [::] is dual-stack and takes IPv4 peers too";
   t.listen_example = "tcp://[::]:50007   (tcp://[::1]:0 picks a free port)";
   t.connect_example = "tcp://[::1]:50007   (tcp://localhost:50007 tries every address)";
-  t.options_help = "v6only=1 (no IPv4-mapped peers), nodelay=0 (allow Nagle), backlog=N";
+  t.options_help = "v6only=1 (no IPv4-mapped peers), nodelay=0 (allow Nagle), backlog=N, reuseport=1";
+  t.listens_per_thread = true;
   t.validate = [](const uri& u) -> result<bool> {
     if (auto s = parse(u); !s) return s.err();
     return true;
