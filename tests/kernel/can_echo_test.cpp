@@ -240,3 +240,33 @@ TEST_F(CanEcho, ErrorsAreOneLineEach) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string json_field(const std::string& json, const std::string& key) {
+  auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return "";
+  at += key.size() + 3;
+  return json.substr(at, json.find_first_of(",}", at) - at);
+}
+
+// CI's smoke of `anysock bench` over CAN: a few hundred verified round trips.
+TEST_F(CanEcho, BenchSmokeRawAndIsotp) {
+  const std::string raw = "can://" + can0 + "?rx=123&tx=456";
+  auto srv = serve_process::start({raw, "--log-level", "warn"});
+  auto r = run_anysock({"bench", raw, "-s", "8", "-p", "4", "-n", "300", "-w", "0", "--json"}, 300s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_GE(std::stoull("0" + json_field(r.out, "round_trips")), 300u) << r.out;
+  EXPECT_EQ(json_field(r.out, "mismatches"), "0");
+  EXPECT_EQ(json_field(r.out, "lost"), "0");
+
+  auto iso = serve_process::start({"isotp://" + can0 + "?rx=7E0&tx=7E8", "--log-level", "warn"});
+  auto i = run_anysock({"bench", "isotp://" + can0 + "?rx=7E8&tx=7E0", "-s", "64", "-n", "100", "-w", "0",
+                        "--json"},
+                       300s);
+  EXPECT_EQ(i.exit_code, 0) << i.err << i.out;
+  EXPECT_GE(std::stoull("0" + json_field(i.out, "round_trips")), 100u) << i.out;
+  EXPECT_EQ(json_field(i.out, "mismatches"), "0");
+}
+
+}  // namespace

@@ -69,6 +69,9 @@ int bench(const registry& reg, const bench_args& a) {
   if (!t) return fail(t.err());
   if ((*t)->validate)
     if (auto ok = (*t)->validate(*u); !ok) return fail(ok.err());
+  // Frame families send on a request ID: take it from what `send` would send.
+  if ((*t)->default_messages)
+    if (auto d = (*t)->default_messages(*u); !d.empty()) o.header = d.front().header;
 
   load_progress progress;
   std::atomic<bool> done{false};

@@ -133,6 +133,13 @@ struct worker {
           fail(l, fmt::format("link {}: {}", l.id, ec.message()), false);
         break;
       }
+      if (!l.link->is_stream() && n >= 4) {
+        // On a bus every client hears every reply on the reply ID: a frame
+        // another link sent is not ours to count (the header names its link).
+        std::uint32_t from = 0;
+        std::memcpy(&from, l.rx.data(), 4);
+        if (from != l.id) continue;
+      }
       auto now = clock::now();
       l.last_progress = now;
       if (l.outstanding == 0) {
@@ -195,7 +202,7 @@ struct worker {
       l.sent_at[l.next_send % l.sent_at.size()] = clock::now();
       l.credits--;
       l.outstanding++;
-      auto [ec, n] = co_await l.link->send(asio::buffer(l.tx), message_header{});
+      auto [ec, n] = co_await l.link->send(asio::buffer(l.tx), st.o.header);
       if (ec) {
         fail(l, fmt::format("link {}: sending failed: {}", l.id, ec.message()), false);
         co_return;

@@ -26,6 +26,7 @@ struct load_options {
   std::chrono::milliseconds timeout{5000};  // a link without progress this long has failed
   unsigned threads = 1;
   std::size_t connect_window = 256;  // connects in flight per thread
+  message_header header;  // what each message is sent as (a CAN request ID)
 };
 
 // What happened; counters are totals over every thread.
