@@ -1,6 +1,7 @@
 // Micro-benchmarks of the hot paths (Google Benchmark):
 //   build/release/bench/micro/micro_bench
-// URI parsing (every CLI call, every connect) and the echo loop's own cost
+// URI parsing (every CLI call, every connect), CAN frame text (every line
+// `send` reads) and the echo loop's own cost
 // per message, measured over a link whose I/O costs one posted completion
 // and nothing else, so what is left is the loop, the coroutine and Asio.
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <cstring>
 
+#include "anysock/can/frame.hpp"
 #include "anysock/echo.hpp"
 #include "anysock/tcp/tcp.hpp"
 #include "anysock/uri.hpp"
@@ -37,6 +39,24 @@ void tcp_uri_parse(benchmark::State& state) {
   }
 }
 BENCHMARK(tcp_uri_parse);
+
+void can_frame_parse(benchmark::State& state) {
+  for (auto _ : state) {
+    auto f = anysock::can::parse_frame("18DAF110#0102030405060708");
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(can_frame_parse);
+
+void can_fd_frame_parse(benchmark::State& state) {
+  std::string text = "123##1";
+  for (int i = 0; i < 64; ++i) text += "A5";
+  for (auto _ : state) {
+    auto f = anysock::can::parse_frame(text);
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(can_fd_frame_parse);
 
 // A link whose receive hands over `payload` (then eof after `left`
 // messages) through one posted completion, and whose send always succeeds.
