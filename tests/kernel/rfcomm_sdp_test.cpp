@@ -1,0 +1,103 @@
+// The echo server's SDP record on a real kernel with bluetoothd -C (label
+// kernel-bluetoothd): visible to sdptool, found by our client by UUID
+// without a channel, withdrawn on exit; and without a reachable bluetoothd
+// the server still serves and says once that nothing was published.
+#include <signal.h>
+
+#include <string>
+
+#include "rfcomm_support.hpp"
+
+using namespace std::chrono_literals;
+using namespace anysock::test;
+
+namespace {
+
+constexpr const char* custom_uuid = "5C2F0E4A-9D1B-4C3E-8A5F-0123456789AB";
+
+class RfcommSdp : public rfcomm_test {
+ protected:
+  void SetUp() override {
+    rfcomm_test::SetUp();
+    require({"ANYSOCK_BLUETOOTHD"});
+  }
+  // `sdptool browse` output from the record named `name` on.
+  static std::string record_named(const std::string& browse, const std::string& name) {
+    auto at = browse.find("Service Name: " + name + "\n");
+    return at == std::string::npos ? std::string() : browse.substr(at, browse.find("\n\n", at) - at);
+  }
+};
+
+TEST_F(RfcommSdp, RecordIsBrowsableFromTheOtherControllerAndWithdrawnOnExit) {
+  auto srv = logged_server::start({"rfcomm://" + hci0 + "?name=anysock-sdp-a"});
+  ASSERT_EQ(srv.bound.size(), 1u) << srv.joined();
+  const std::string ch = std::to_string(srv.channel());
+  EXPECT_TRUE(srv.wait_for("SDP record published: 'anysock-sdp-a', class 0x1101, channel " + ch, 30s))
+      << srv.joined();
+  // Over the air, as a phone would ask: L2CAP to controller 0's SDP server.
+  auto remote = run({"sdptool", "browse", addr0}, 120s);
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  auto rec = record_named(remote.out, "anysock-sdp-a");
+  ASSERT_FALSE(rec.empty()) << remote.out;
+  EXPECT_NE(rec.find("\"Serial Port\" (0x1101)"), std::string::npos) << rec;
+  EXPECT_NE(rec.find("Channel: " + ch + "\n"), std::string::npos) << rec;
+
+  srv.proc.signal(SIGTERM);
+  EXPECT_EQ(srv.proc.wait(60s).exit_code, 0);
+  auto after = run({"sdptool", "browse", "local"}, 60s);
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_TRUE(record_named(after.out, "anysock-sdp-a").empty()) << after.out;
+}
+
+TEST_F(RfcommSdp, ClientFindsTheChannelByUuidAndName) {
+  auto srv = logged_server::start({"rfcomm://" + hci0 + "?name=anysock-sdp-b"});
+  ASSERT_EQ(srv.bound.size(), 1u) << srv.joined();
+  // Other Serial Port records may exist (sdptool add in the smoke test), so
+  // the name picks ours; the UUID is the default, Serial Port.
+  auto r = run_anysock({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&name=anysock-sdp-b", "--timeout", "60",
+                        "--log-level", "debug"},
+                       180s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
+  EXPECT_NE(r.err.find("SDP: 'anysock-sdp-b' is on channel " + std::to_string(srv.channel())), std::string::npos)
+      << r.err;
+}
+
+TEST_F(RfcommSdp, CustomServiceUuidIsPublishedAndFound) {
+  auto srv = logged_server::start({"rfcomm://" + hci0 + "?uuid=" + custom_uuid + "&name=anysock-sdp-c"});
+  ASSERT_EQ(srv.bound.size(), 1u) << srv.joined();
+  auto r = run_anysock({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&uuid=" + custom_uuid, "by uuid",
+                        "--timeout", "60"},
+                       180s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "by uuid\n");
+}
+
+TEST_F(RfcommSdp, LookupOfAServiceNobodyPublishesSaysSo) {
+  auto r = run_anysock({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&uuid=0x1234", "--timeout", "60"}, 180s);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find(addr0 + " publishes no RFCOMM service of class 0x1234"), std::string::npos) << r.err;
+}
+
+// bluetoothd's SDP socket hidden in a private mount namespace: the server
+// cannot publish, serves anyway, and says so once for its two channels.
+TEST_F(RfcommSdp, WithoutBluetoothdTheServerServesAndSaysOnce) {
+  auto srv = logged_server::start_with("exec unshare --mount --propagation private sh -c "
+                                       "'mount -t tmpfs none /run && exec \"$0\" serve \"$@\"' \"$0\" \"$@\" 2>&1",
+                                       {"rfcomm://" + hci0 + ":21", "rfcomm://" + hci0 + ":22"}, 2);
+  ASSERT_EQ(srv.bound.size(), 2u) << srv.joined();
+  auto warned = srv.wait_for("no SDP record published", 10s);
+  ASSERT_TRUE(warned) << srv.joined();
+  EXPECT_NE(warned->find("run bluetoothd with -C"), std::string::npos) << *warned;
+  auto r = run_anysock({"send", client_uri(22), "--timeout", "60"}, 180s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  srv.proc.signal(SIGTERM);
+  auto rest = srv.proc.wait(60s);
+  std::size_t count = 0;
+  for (auto text = srv.joined() + rest.out; text.find("no SDP record published") != std::string::npos;
+       text = text.substr(text.find("no SDP record published") + 1))
+    ++count;
+  EXPECT_EQ(count, 1u) << srv.joined() << rest.out;
+}
+
+}  // namespace
