@@ -79,21 +79,25 @@ class rfcomm_test : public kernel_test {
     if (!HasFatalFailure()) forget_keys();
   }
 
-  // The virtual controllers pair by themselves (SSP "Just Works": even
-  // security level low encrypts), and one side keeps the link key as
-  // bonded while the other drops it with the link; the next ACL link
-  // between them then fails authentication (EACCES, rctest too). Seen with
-  // bluetoothd -C: /var/lib/bluetooth/<hci0>/<hci1 addr>/info holds a key,
-  // hci1's side has none. So, as a user with a pairing lost on one side
-  // does (bluetoothctl remove), each test starts, and a test reconnects,
-  // with neither side holding a key. Not paired is not an error here.
-  // Unpairing also drops an ACL link still up from a test before: wait
-  // for it to be gone, so the next connect does not land on it mid-teardown.
+  // The harness makes both controllers non-bondable (see fixtures.sh), so
+  // no link key should outlive its link; unpairing anyway covers a
+  // bluetoothd that turned bonding back on. btmgmt unpair also disconnects,
+  // and a new link that crosses the teardown of the old one leaves both
+  // controllers with stale handles. So first let the link a test before
+  // left time out by itself (~2 s after its last channel closed), unpair
+  // only then, and start with none up. Not paired is not an error here.
   void forget_keys() const {
+    wait_for_no_acl();
     run({"btmgmt", "--index", hci0.substr(3), "unpair", addr1}, std::chrono::seconds(30));
     run({"btmgmt", "--index", hci1.substr(3), "unpair", addr0}, std::chrono::seconds(30));
-    for (int i = 0; i < 40; ++i) {
-      if (run({"hcitool", "-i", hci1, "con"}, std::chrono::seconds(30)).out.find("ACL") == std::string::npos) return;
+    wait_for_no_acl();
+  }
+  void wait_for_no_acl() const {
+    for (int i = 0; i < 60; ++i) {
+      bool up = false;
+      for (const auto& h : {hci0, hci1})
+        up = up || run({"hcitool", "-i", h, "con"}, std::chrono::seconds(30)).out.find("ACL") != std::string::npos;
+      if (!up) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
   }
@@ -108,8 +112,10 @@ class rfcomm_test : public kernel_test {
   static bool restore_controller(const std::string& hci) {
     for (int i = 0; i < 40; ++i) {
       run({"hciconfig", hci, "up", "piscan"}, std::chrono::seconds(30));
-      if (!kernel_env("ANYSOCK_BLUETOOTHD").empty())
+      if (!kernel_env("ANYSOCK_BLUETOOTHD").empty()) {
         run({"btmgmt", "--index", hci.substr(3), "connectable", "on"}, std::chrono::seconds(30));
+        run({"btmgmt", "--index", hci.substr(3), "bondable", "off"}, std::chrono::seconds(30));
+      }
       bool stays = true;
       for (int k = 0; k < 3 && stays; ++k) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));

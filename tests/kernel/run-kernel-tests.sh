@@ -3,11 +3,12 @@
 # build tree: natively for each family this host's kernel can serve, the rest
 # in ONE boot of a qemu guest running Debian's 6.12 kernel (guest/boot.sh).
 #
-#   run-kernel-tests.sh BUILD_DIR [--probe PATH] [--timeout S] [--bluetoothd]
+#   run-kernel-tests.sh BUILD_DIR [--probe PATH] [--timeout S]
 #
 # Env: ANYSOCK_KERNEL_MODE=auto|native|guest (default auto),
-#      ANYSOCK_KERNEL_TIMEOUT (overrides --timeout), ANYSOCK_KERNEL_BLUETOOTHD=1
-#      (same as --bluetoothd), CI=true (see below), and those of guest/boot.sh.
+#      ANYSOCK_KERNEL_TIMEOUT (overrides --timeout), CI=true (see below), and
+#      those of guest/boot.sh. Where the tests run, lib/run-cases.sh runs them:
+#      those that need bluetoothd (label kernel-bluetoothd) last, with it.
 # When neither the host nor the guest can run a family it prints one line
 # saying why and exits 1 under CI=true, 77 (CTest's SKIP_RETURN_CODE) elsewhere.
 set -euo pipefail
@@ -18,17 +19,15 @@ source "$here/guest/boot.sh"  # also brings lib/common.sh
 # shellcheck source=lib/fixtures.sh
 source "$here/lib/fixtures.sh"
 
-usage="usage: run-kernel-tests.sh BUILD_DIR [--probe PATH] [--timeout S] [--bluetoothd]"
+usage="usage: run-kernel-tests.sh BUILD_DIR [--probe PATH] [--timeout S]"
 [[ $# -ge 1 && -d $1 ]] || die "$usage (BUILD_DIR must exist)"
 build=$(cd "$1" && pwd)
 shift
 probe=$build/tests/kernel/anysock_kernel_probe
-bluetoothd=${ANYSOCK_KERNEL_BLUETOOTHD:-0}
 while (( $# )); do
   case $1 in
     --probe) probe=$2; shift 2 ;;
     --timeout) : "${ANYSOCK_KERNEL_TIMEOUT:=$2}"; shift 2 ;;
-    --bluetoothd) bluetoothd=1; shift ;;
     *) die "unknown argument '$1'; $usage" ;;
   esac
 done
@@ -52,7 +51,6 @@ for f in can bluetooth; do
   (( $(count_label "kernel-$f") > 0 )) && families+=("$f")
 done
 (( ${#families[@]} )) || die "no kernel-case tests in $build: build the project first (cmake --build $build)"
-(( $(count_label kernel-bluetoothd) > 0 )) && bluetoothd=1
 
 # native_ok FAMILY: can this host run the family's tests itself? Sets `why`.
 why=''
@@ -101,7 +99,6 @@ unavailable() {
   exit 77
 }
 
-labels() { local IFS='|'; echo "^kernel-($*)\$"; }
 names() { local f out=(); for f; do out+=("kernel-$f"); done; echo "${out[*]}"; }
 rc=0
 
@@ -115,11 +112,8 @@ if (( ${#native[@]} )); then
   note "running $(names "${native[@]}") tests natively on $(uname -r)"
   FIXTURE_LOG_DIR=$(mktemp -d)
   export FIXTURE_LOG_DIR
-  nbtd=0
-  [[ " ${native[*]} " == *" bluetooth "* ]] && nbtd=$bluetoothd
-  fixtures_setup "${native[*]}" "$nbtd" || die "native fixtures failed (above)"
-  ANYSOCK_KERNEL_HARNESS=native bounded ctest --test-dir "$build" -L "$(labels "${native[@]}")" \
-    --output-on-failure || rc=$?
+  fixtures_setup "${native[*]}" 0 || die "native fixtures failed (above)"
+  ANYSOCK_KERNEL_HARNESS=native bounded bash "$here/lib/run-cases.sh" "$build" "${native[*]}" || rc=$?
   fixtures_cleanup
   rm -rf "$FIXTURE_LOG_DIR"
 fi
@@ -127,14 +121,11 @@ fi
 if (( ${#guest[@]} )); then
   why=$(IFS=';'; echo "${reasons[*]:-ANYSOCK_KERNEL_MODE=guest}")
   note "$(names "${guest[@]}") tests go to the guest (${why//;/; })"
-  gbtd=0
-  [[ " ${guest[*]} " == *" bluetooth "* ]] && gbtd=$bluetoothd
   if ! guest_prepare "$build"; then
     unavailable "$(names "${guest[@]}")" "${why//;/; }; guest: ${_LAST_NOTE:-unavailable}"
   fi
   started=$(date +%s)
-  guest_run "$build" "${guest[*]}" "$gbtd" \
-    ctest --test-dir "$build" -L "$(labels "${guest[@]}")" --output-on-failure || rc=$?
+  guest_run "$build" "${guest[*]}" 0 bash "$here/lib/run-cases.sh" "$build" "${guest[*]}" || rc=$?
   note "guest run took $(( $(date +%s) - started ))s (boot, fixtures and tests), exit $rc"
 fi
 exit "$rc"
