@@ -104,10 +104,15 @@ TEST_F(RfcommEcho, RctestSendsToOurServer) {
 // channel between two devices (a second one on the same channel is the
 // EBUSY test below), and the harness has two controllers, so N concurrent
 // clients means N channels.
-TEST_F(RfcommEcho, TenClientsAtOnce) {
-  // 20 at once pass on the plain build; under ASan in the TCG guest links
-  // beyond ~17 got reset by the emulated controllers, so 10 is what holds.
-  constexpr int clients_at_once = 10;
+TEST_F(RfcommEcho, TwentyClientsAtOnce) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Measured in the TCG guest: under ASan everything is so much slower that
+  // the emulated controllers refuse the 19th channel (18 held); the plain
+  // build holds all 20.
+  constexpr int clients_at_once = 16;
+#else
+  constexpr int clients_at_once = 20;
+#endif
   std::vector<std::string> uris;
   for (int ch = 1; ch <= clients_at_once; ++ch) uris.push_back("rfcomm://" + hci0 + ":" + std::to_string(ch));
   auto srv = logged_server::start(uris, uris.size());
@@ -135,7 +140,7 @@ TEST_F(RfcommEcho, TenClientsAtOnce) {
     }
     EXPECT_TRUE(up) << "client " << ch << ": " << last_err;
   }
-  EXPECT_TRUE(srv.wait_for("(10 open)", 60s)) << srv.joined();
+  EXPECT_TRUE(srv.wait_for("(" + std::to_string(clients_at_once) + " open)", 60s)) << srv.joined();
   for (auto& c : clients) c.signal(SIGTERM);
   for (auto& c : clients) c.wait(30s);
 }
