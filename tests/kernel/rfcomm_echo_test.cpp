@@ -159,10 +159,6 @@ TEST_F(RfcommEcho, SecondLinkOnTheSameChannelBetweenTheSameDevicesIsRefusedClear
   first.wait(30s);
 }
 
-}  // namespace
-
-namespace {
-
 // 1 MiB in eight messages through `anysock send`, which writes each whole
 // while it reads the echo (no bound on bytes in flight). Over these
 // virtual controllers and our server (which reads no more while an echo is
@@ -178,6 +174,22 @@ TEST_F(RfcommEcho, OneMebibyteInEightMessagesThroughSend) {
   auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("1 MiB in 8 messages via send: exit %d after %.1f s: %s\n", r.exit_code, took, r.err.c_str());
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// A short verified run of anysock bench over RFCOMM, so the tool cannot rot
+// on this transport (figures come from bench/kernel_suite.py).
+TEST_F(RfcommEcho, BenchSmokeVerifiesEveryByte) {
+  auto srv = logged_server::start({"rfcomm://" + hci0 + ":13"});
+  ASSERT_EQ(srv.bound.size(), 1u) << srv.joined();
+  auto r = run_anysock({"bench", client_uri(13), "-s", "4096", "-p", "4", "-n", "200", "-w", "0", "--timeout", "60",
+                        "--json"},
+                       300s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto at = r.out.find("\"round_trips\":");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_GE(std::stoull(r.out.substr(at + 14)), 200u) << r.out;
+  EXPECT_NE(r.out.find("\"errors\":0,\"mismatches\":0,\"connect_failures\":0,\"lost\":0"), std::string::npos)
+      << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""The kernel-family benchmarks: anysock's CAN and RFCOMM echo side by side
+with what a user would otherwise use, the same load generator (anysock
+bench, every reply verified) against each, runs alternating, medians and
+ratios in one table.
+
+  bench/kernel_suite.py [--build build/release] [--rounds 3] [--duration 4]
+
+CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
+in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
+it answers inside the sender's own system call) and a minimal blocking C
+responder (bench/reference/can_echo.c).
+RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
+anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
+plus BlueZ's rctest one way on the same link.
+
+Where the host has no AF_CAN / AF_BLUETOOTH (or no right to create vcan and
+virtual controllers) it runs itself in one boot of the test guest
+(tests/kernel/guest/boot.sh), where everything is emulated and several
+times slower: compare ratios, not absolute figures. Every run is bounded.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import select
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CAN_REQ, CAN_REP = "123", "456"
+
+
+def fail(msg):
+    sys.exit(f"kernel_suite: {msg}")
+
+
+class Server:
+    """A responder process that prints 'listening ...' when ready."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening"):
+            self.stop()
+            fail(f"{cmd[0]} did not start: {line!r} {self.proc.stderr.read().strip()}")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+class Cangw:
+    """The in-kernel CAN gateway as the responder: 123 frames come back as 456."""
+
+    def __init__(self, ifc):
+        self.ifc = ifc
+        rule = ["-s", ifc, "-d", ifc, "-i", "-e", "-f", f"{CAN_REQ}:C00007FF",
+                "-m", f"SET:I:{CAN_REP}.0.0000000000000000"]
+        self.rule = rule
+        # rtnetlink does not load can-gw on demand (-EOPNOTSUPP until it is in).
+        subprocess.run(["modprobe", "can-gw"], capture_output=True, timeout=60)
+        r = subprocess.run(["cangw", "-A", *rule], capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            fail(f"cangw -A failed: {r.stderr.strip()} (needs root and the can-gw module)")
+
+    def stop(self):
+        subprocess.run(["cangw", "-D", *self.rule], capture_output=True, timeout=30)
+
+
+def bench(build, uri, args, duration):
+    cmd = [os.path.join(build, "bin", "anysock"), "bench", uri, "--json", "-d", str(duration), "-w", "1", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 180)
+    if out.returncode != 0:
+        fail(f"bench failed ({out.returncode}): {shlex.join(cmd)}: {out.stderr.strip()}")
+    r = json.loads(out.stdout)
+    bad = {k: r[k] for k in ("errors", "mismatches", "lost", "connect_failures") if r.get(k)}
+    if bad:
+        fail(f"bench saw {bad} against {uri}: {out.stdout.strip()}")
+    return r
+
+
+def no_acl_links(hcis, tries=60):
+    """A new RFCOMM run starts with no ACL link left from the one before."""
+    for _ in range(tries):
+        if all("ACL" not in subprocess.run(["hcitool", "-i", h, "con"], capture_output=True, text=True,
+                                           timeout=30).stdout for h in hcis):
+            return
+        time.sleep(0.25)
+
+
+class Lines:
+    """Lines from a pipe, each read bounded in time (a silent peer cannot hang us)."""
+
+    def __init__(self, pipe):
+        self.fd, self.buf = pipe.fileno(), b""
+
+    def read(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace")
+
+
+def rctest_one_way(hci0, hci1, addr0, channel=27, frames=2000, frame=1000):
+    """MB/s rctest's receiver reports for `frames` x `frame` bytes, or None."""
+    rx = subprocess.Popen(["rctest", "-r", "-i", hci0, "-P", str(channel), "-b", "100000"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        lines = Lines(rx.stdout)
+        while True:
+            line = lines.read(60)
+            if line is None:
+                print("kernel_suite: rctest -r did not start listening", file=sys.stderr)
+                return None
+            if f"Waiting for connection on channel {channel}" in line:
+                break
+        try:
+            tx = subprocess.run(["rctest", "-s", "-i", hci1, "-P", str(channel), "-b", str(frame), "-N",
+                                 str(frames), addr0], capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            print("kernel_suite: rctest -s did not finish in 300 s", file=sys.stderr)
+            return None
+        if tx.returncode != 0:
+            print(f"kernel_suite: rctest -s failed: {tx.stdout.strip()} {tx.stderr.strip()}", file=sys.stderr)
+            return None
+        got, secs = 0, 0.0
+        while got < frames * frame:
+            line = lines.read(60)
+            if line is None:
+                break
+            m = re.search(r"\]: (\d+) bytes in ([0-9.]+) sec", line)
+            if m:
+                got, secs = got + int(m.group(1)), secs + float(m.group(2))
+        if got != frames * frame or secs <= 0:
+            print(f"kernel_suite: rctest -r saw {got} of {frames * frame} bytes", file=sys.stderr)
+            return None
+        return got / secs / 1e6
+    finally:
+        rx.kill()
+        rx.wait(timeout=30)
+
+
+def median_table(title, unit, rows, names, ratios):
+    print(f"\n{title} ({unit}, higher is better)\n")
+    print("| workload | " + " | ".join(names) + " | " + " | ".join(r[0] for r in ratios) + " |")
+    print("|---|" + "---|" * (len(names) + len(ratios)))
+    for wname, results in rows:
+        med = {s: statistics.median(v) for s, v in results.items()}
+        cells = [(f"{med[s]:.3f}" if med[s] < 100 else f"{med[s]:.0f}") if s in med else "" for s in names]
+        rcells = []
+        for _label, a, b in ratios:
+            rcells.append(f"{med[a] / med[b]:.2f}" if a in med and b in med and med[b] else "")
+        print(f"| {wname} | " + " | ".join(cells) + " | " + " | ".join(rcells) + " |")
+
+
+def run_here(a):
+    b = os.path.join(a.build, "bin")
+    ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
+    can_rows = []
+    can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
+    can_names = ["anysock", "cangw", "C responder"]
+    starters = {
+        "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn"]),
+        "cangw": lambda: Cangw(ifc),
+        "C responder": lambda: Server([os.path.join(b, "can_echo"), ifc, CAN_REQ, CAN_REP]),
+    }
+    for window in (1, 32):
+        results = {}
+        for rnd in range(a.rounds):
+            for name in can_names:  # alternating A, B, C, A, B, C ...
+                srv = starters[name]()
+                try:
+                    r = bench(a.build, can_uri, ["-s", "8", "-p", str(window)], a.duration)
+                finally:
+                    srv.stop()
+                results.setdefault(name, []).append(r["round_trips_per_s"])
+                print(f"  CAN {window:2} in flight, round {rnd + 1}: {name:12} {r['round_trips_per_s']:10.0f} /s"
+                      f" p50 {r['latency_ns']['p50'] / 1e3:.0f} us",
+                      file=sys.stderr, flush=True)
+        can_rows.append((f"8 B frames, {window} in flight", results))
+
+    hci0, hci1 = os.environ.get("ANYSOCK_BT_HCI0"), os.environ.get("ANYSOCK_BT_HCI1")
+    addr0 = os.environ.get("ANYSOCK_BT_ADDR0")
+    bt_rows = []
+    if hci0 and hci1 and addr0:
+        bt_names = ["anysock", "C echo", "rctest one way"]
+        chans = {"anysock": 25, "C echo": 26}
+        bt_start = {
+            "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", f"rfcomm://{hci0}:25",
+                                       "--log-level", "warn"]),
+            "C echo": lambda: Server([os.path.join(b, "rfcomm_echo"), addr0, "26"]),
+        }
+        results = {}
+        for rnd in range(a.rounds):
+            for name in ("anysock", "C echo"):
+                no_acl_links((hci0, hci1))
+                srv = bt_start[name]()
+                try:
+                    r = bench(a.build, f"rfcomm://{addr0}:{chans[name]}?adapter={hci1}",
+                              ["-c", "1", "-s", "4096", "-p", "4", "--timeout", "60"], a.duration)
+                finally:
+                    srv.stop()
+                results.setdefault(name, []).append(r["mb_per_s"])
+                print(f"  RFCOMM round {rnd + 1}: {name:8} {r['mb_per_s']:.3f} MB/s each way",
+                      file=sys.stderr, flush=True)
+            v = None
+            for _attempt in range(3):  # a link still tearing down can refuse it: bounded retries
+                no_acl_links((hci0, hci1))
+                v = rctest_one_way(hci0, hci1, addr0)
+                if v is not None:
+                    break
+            if v is None:
+                fail("rctest one way failed three times (above)")
+            results.setdefault("rctest one way", []).append(v)
+            print(f"  RFCOMM round {rnd + 1}: rctest one way {v:.3f} MB/s", file=sys.stderr, flush=True)
+        bt_rows.append(("1 link, 4 x 4 KiB in flight", results))
+    else:
+        print("kernel_suite: no virtual Bluetooth controllers (ANYSOCK_BT_*): RFCOMM not measured", file=sys.stderr)
+
+    print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
+          f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
+          f"medians of {a.rounds} alternating runs of {a.duration:g} s, every reply verified, none lost")
+    median_table("CAN echo on vcan, round trips/s", "round trips/s", can_rows, can_names,
+                 [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])
+    if bt_rows:
+        median_table("RFCOMM echo on the virtual link", "MB/s each way; rctest: one way", bt_rows, bt_names,
+                     [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
+
+
+def host_has(family):
+    try:
+        if family == "can":
+            socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW).close()
+        else:
+            socket.socket(socket.AF_BLUETOOTH, socket.SOCK_STREAM, socket.BTPROTO_RFCOMM).close()
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/release")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=4)
+    ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    for exe in ("anysock", "can_echo", "rfcomm_echo"):
+        if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
+            fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release")
+    if a.here or os.environ.get("ANYSOCK_KERNEL_HARNESS"):
+        return run_here(a)
+    me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
+          "--duration", str(a.duration)]
+    lib = os.path.join(ROOT, "tests", "kernel", "lib")
+    if host_has("can") and host_has("bluetooth") and os.geteuid() == 0:
+        # Natively: the test harness's fixtures (vcan0/vcan1, btvirt), then back.
+        script = (f"source {shlex.quote(lib)}/common.sh; source {shlex.quote(lib)}/fixtures.sh; "
+                  f"export FIXTURE_LOG_DIR=$(mktemp -d); trap fixtures_cleanup EXIT; "
+                  f"fixtures_setup 'can bluetooth' 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(me)}")
+        sys.exit(subprocess.run(["bash", "-c", script]).returncode)
+    print("kernel_suite: this host lacks AF_CAN/AF_BLUETOOTH (or root): running in the test guest", file=sys.stderr)
+    boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
+    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", "can bluetooth", "--", *me]).returncode)
+
+
+if __name__ == "__main__":
+    main()
