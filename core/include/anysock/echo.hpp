@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <span>
@@ -42,7 +43,16 @@ asio::awaitable<error_code> echo(L& link, session& s) {
     rx = asio::buffer(message_buffer);
   }
 
+  unsigned since_yield = 0;
   for (;;) {
+    // A frame link may hand over queued frames without suspending (see the
+    // CAN link): give the other links on this thread their turn now and then.
+    if constexpr (!L::is_stream) {
+      if (++since_yield == 64) {
+        since_yield = 0;
+        co_await asio::post(link.get_executor(), asio::use_awaitable);
+      }
+    }
     message_header h{};
     auto [ec, n] = co_await link.async_receive(rx, h, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return ec;

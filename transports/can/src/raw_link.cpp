@@ -44,6 +44,18 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
   return len;
 }
 
+std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) {
+  // Frames this link does not deliver (other IDs, error and remote frames)
+  // are read past; bounded, so a busy bus cannot hold the thread.
+  for (int skipped = 0; skipped < 64; ++skipped) {
+    std::size_t n = socket_.receive(asio::buffer(rx_.get(), sizeof(canfd_frame)), 0, ec);
+    if (ec) return 0;
+    if (auto taken = take(b, h, n)) return *taken;
+  }
+  ec = asio::error::try_again;  // more may be queued: not would_block
+  return 0;
+}
+
 std::size_t raw_link::build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec) {
   frame f;
   decode_flags(h.flags, f);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,18 +51,21 @@ class raw_link {
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
+  // Reads without blocking first and waits for readability only when the
+  // socket is empty: under load the next frame is usually queued already
+  // (no suspension, no posted completion), and an empty socket costs one
+  // recvmsg, as Asio's speculative read would. Waiting only after a read
+  // saw EAGAIN is what keeps the edge-triggered reactor from missing one.
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        [this, b, &h, reading = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
-          for (;;) {
-            if (reading) {
-              if (ec) return self.complete(ec, 0);
-              if (auto taken = take(b, h, n)) return self.complete(error_code{}, *taken);
-            }
-            reading = true;
-            return socket_.async_receive(asio::buffer(rx_.get(), sizeof(canfd_frame)), std::move(self));
-          }
+        [this, b, &h](auto& self, error_code ec = {}) {
+          if (ec) return self.complete(ec, 0);
+          std::size_t n = try_receive(b, h, ec);
+          if (ec == asio::error::would_block)
+            return socket_.async_wait(raw::socket::wait_read, std::move(self));
+          if (ec == asio::error::try_again) return asio::post(socket_.get_executor(), std::move(self));
+          self.complete(ec, n);
         },
         token, socket_);
   }
@@ -87,10 +91,9 @@ class raw_link {
         token, socket_);
   }
 
-  std::size_t try_receive(asio::mutable_buffer, message_header&, error_code& ec) {
-    ec = asio::error::would_block;  // frames are taken one by one by async_receive
-    return 0;
-  }
+  // One data frame if one is queued, else would_block (socket empty) or
+  // try_again (many frames read past, more may be queued).
+  std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec);
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec);
 
  private:
