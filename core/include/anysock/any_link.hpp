@@ -5,7 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <memory>
 #include <tuple>
 #include <utility>
@@ -36,11 +36,11 @@ class link_holder final : public any_link {
   std::size_t receive_size() const override { return link_.receive_size(); }
   asio::awaitable<std::tuple<error_code, std::size_t>> receive(asio::mutable_buffer b,
                                                                 message_header& h) override {
-    co_return co_await link_.async_receive(b, h, asio::as_tuple(asio::use_awaitable));
+    co_return co_await link_.async_receive(b, h, asio::as_tuple(asio::deferred));
   }
   asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b,
                                                              const message_header& h) override {
-    co_return co_await link_.async_send(b, h, asio::as_tuple(asio::use_awaitable));
+    co_return co_await link_.async_send(b, h, asio::as_tuple(asio::deferred));
   }
   std::string peer() const override { return link_.peer(); }
   void close() override { link_.close(); }

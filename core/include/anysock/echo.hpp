@@ -7,7 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <cstring>
 #include <span>
 #include <vector>
@@ -50,11 +50,11 @@ asio::awaitable<error_code> echo(L& link, session& s) {
     if constexpr (!L::is_stream) {
       if (++since_yield == 64) {
         since_yield = 0;
-        co_await asio::post(link.get_executor(), asio::use_awaitable);
+        co_await asio::post(link.get_executor(), asio::deferred);
       }
     }
     message_header h{};
-    auto [ec, n] = co_await link.async_receive(rx, h, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await link.async_receive(rx, h, asio::as_tuple(asio::deferred));
     if (ec) co_return ec;
     s.touch();
     asio::const_buffer data(rx.data(), n);
@@ -87,7 +87,7 @@ asio::awaitable<error_code> echo(L& link, session& s) {
       pending.assign(bytes + done, bytes + data.size());
       s.set_busy(true);
       auto [sec, sent] = co_await link.async_send(asio::buffer(pending), h,
-                                                  asio::as_tuple(asio::use_awaitable));
+                                                  asio::as_tuple(asio::deferred));
       s.set_busy(false);
       if (sec) co_return sec;
     }
