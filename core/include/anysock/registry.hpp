@@ -44,6 +44,22 @@ struct transport {
       connect;
 };
 
+// Adapters from a transport's own functions to the hooks above, so that a
+// registration is one line per hook.
+// validate: a parser of the URI (result<anything>); its error is the answer.
+template <auto Parse>
+result<bool> validate_with(const uri& u) {
+  if (auto r = Parse(u); !r) return r.err();
+  return true;
+}
+// connect: a coroutine yielding the transport's own link.
+template <auto Connect>
+asio::awaitable<result<std::unique_ptr<any_link>>> connect_as_any_link(const uri& u, asio::any_io_executor ex) {
+  auto r = co_await Connect(u, ex);
+  if (!r) co_return r.err();
+  co_return make_any_link(std::move(r).value());
+}
+
 class registry {
  public:
   // Replaces a transport of the same scheme.

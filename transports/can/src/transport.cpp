@@ -105,11 +105,7 @@ void register_transports(registry& r) {
   raw_t.listen_example = "can://vcan0?rx=7E0&tx=7E8   (answers 7E0 frames on 7E8: the default)";
   raw_t.connect_example = "can://vcan0?rx=123&tx=456 123#DEADBEEF   (frames in cansend syntax)";
   raw_t.options_help = "rx=ID[,ID:MASK,ID~MASK...] requests, tx=ID or tx=+OFFSET replies, fd=1, err=1";
-  raw_t.validate = [](const uri& u) -> result<bool> {
-    auto c = raw_checked(u);
-    if (!c) return c.err();
-    return true;
-  };
+  raw_t.validate = validate_with<&raw_checked>;
   raw_t.listen = listen_raw;
   raw_t.connect = connect_raw;
   raw_t.parse_message = parse_raw_message;
@@ -123,11 +119,7 @@ void register_transports(registry& r) {
   iso.listen_example = "isotp://vcan0?rx=7E0&tx=7E8";
   iso.connect_example = "isotp://vcan0?rx=7E8&tx=7E0   (the client's rx is the server's tx)";
   iso.options_help = "rx=ID, tx=ID, fd=1, pad=AA, bs=N, stmin=N, ext=XX";
-  iso.validate = [](const uri& u) -> result<bool> {
-    auto c = parse_isotp(u);
-    if (!c) return c.err();
-    return true;
-  };
+  iso.validate = validate_with<&parse_isotp>;
   iso.listen = listen_isotp;
   iso.connect = connect_isotp;
   r.add(std::move(iso));

@@ -166,11 +166,7 @@ transport make_transport() {
     return true;
   };
   t.listen = [](const uri& u, asio::io_context& io) { return listen(u, io); };
-  t.connect = [](const uri& u, asio::any_io_executor ex) -> asio::awaitable<result<std::unique_ptr<any_link>>> {
-    auto r = co_await connect(u, ex);
-    if (!r) co_return r.err();
-    co_return make_any_link(std::move(r).value());
-  };
+  t.connect = connect_as_any_link<&connect>;
   return t;
 }
 

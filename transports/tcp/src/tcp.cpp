@@ -171,16 +171,9 @@ transport make_transport() {
   t.connect_example = "tcp://[::1]:50007   (tcp://localhost:50007 tries every address)";
   t.options_help = "v6only=1 (no IPv4-mapped peers), nodelay=0 (allow Nagle), backlog=N, reuseport=1";
   t.listens_per_thread = true;
-  t.validate = [](const uri& u) -> result<bool> {
-    if (auto s = parse(u); !s) return s.err();
-    return true;
-  };
+  t.validate = validate_with<&parse>;
   t.listen = [](const uri& u, asio::io_context& io) { return listen(u, io); };
-  t.connect = [](const uri& u, asio::any_io_executor ex) -> asio::awaitable<result<std::unique_ptr<any_link>>> {
-    auto r = co_await connect(u, ex);
-    if (!r) co_return r.err();
-    co_return make_any_link(std::move(r).value());
-  };
+  t.connect = connect_as_any_link<&connect>;
   return t;
 }
 

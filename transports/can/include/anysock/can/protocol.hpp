@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "anysock/socket_option.hpp"
+
 namespace anysock::can {
 
 template <class Protocol>
@@ -65,22 +67,7 @@ class isotp {
 };
 
 // Socket options in Asio's SettableSocketOption shape.
-template <int Level, int Name, class T>
-class value_option {
- public:
-  value_option() = default;
-  explicit value_option(T v) : value_(v) {}
-  template <class P> int level(const P&) const { return Level; }
-  template <class P> int name(const P&) const { return Name; }
-  template <class P> const T* data(const P&) const { return &value_; }
-  template <class P> T* data(const P&) { return &value_; }
-  template <class P> std::size_t size(const P&) const { return sizeof value_; }
-  template <class P> void resize(const P&, std::size_t) {}
-  const T& value() const { return value_; }
-
- private:
-  T value_{};
-};
+using anysock::value_option;
 
 using fd_frames = value_option<SOL_CAN_RAW, CAN_RAW_FD_FRAMES, int>;
 using receive_own_messages = value_option<SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, int>;

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "anysock/socket_option.hpp"
+
 namespace anysock::rfcomm {
 
 // BlueZ's BDADDR_ANY / BDADDR_LOCAL are C compound literals, which C++ cannot
@@ -74,22 +76,7 @@ class rfcomm {
 inline rfcomm endpoint::protocol() const { return rfcomm(); }
 
 // Socket options in Asio's GettableSocketOption/SettableSocketOption shape.
-template <int Level, int Name, class T>
-class value_option {
- public:
-  value_option() = default;
-  explicit value_option(T v) : value_(v) {}
-  template <class P> int level(const P&) const { return Level; }
-  template <class P> int name(const P&) const { return Name; }
-  template <class P> const T* data(const P&) const { return &value_; }
-  template <class P> T* data(const P&) { return &value_; }
-  template <class P> std::size_t size(const P&) const { return sizeof value_; }
-  template <class P> void resize(const P&, std::size_t) {}
-  const T& value() const { return value_; }
-
- private:
-  T value_{};
-};
+using anysock::value_option;
 
 // BT_SECURITY: the level the link must reach before data flows. LOW: none
 // (no pairing); MEDIUM: paired and encrypted, "Just Works" keys allowed;

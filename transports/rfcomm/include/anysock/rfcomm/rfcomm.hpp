@@ -6,12 +6,12 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 #include <memory>
 #include <string>
 
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
+#include "anysock/stream_link.hpp"
 #include "anysock/rfcomm/config.hpp"
 #include "anysock/rfcomm/protocol.hpp"
 
@@ -22,45 +22,14 @@ class sdp_record;
 // RFCOMM has no half-close: shutting down the write side tears the whole
 // channel down (the kernel sends DISC). So nothing here ever shuts down one
 // direction; close() is the only end, and only once the echo is complete.
-class link {
+class link : public stream_link<rfcomm::socket> {
  public:
-  using executor_type = asio::any_io_executor;
-  static constexpr bool is_stream = true;
-
-  explicit link(rfcomm::socket s) : socket_(std::move(s)) {}
+  using stream_link::stream_link;
 
   // Non-blocking, for the try_ calls the echo uses.
   error_code configure();
-
-  executor_type get_executor() { return socket_.get_executor(); }
-  // A good size to drain with: several RFCOMM frames (the MTU is ~1 KiB by
-  // default, up to 32 KiB), one read often returns several.
-  std::size_t receive_size() const { return 64 * 1024; }
-
-  template <class Token>
-  auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
-    return socket_.async_read_some(b, std::forward<Token>(token));
-  }
-  template <class Token>
-  auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
-    return asio::async_write(socket_, b, std::forward<Token>(token));
-  }
-  std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
-    return socket_.read_some(b, ec);
-  }
-  std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
-    return socket_.write_some(b, ec);
-  }
   // The remote device's address.
   std::string peer() const;
-  void close() {
-    error_code ignored;
-    socket_.close(ignored);
-  }
-  rfcomm::socket& socket() { return socket_; }
-
- private:
-  rfcomm::socket socket_;
 };
 
 // One listening RFCOMM socket and the SDP record that advertises it.

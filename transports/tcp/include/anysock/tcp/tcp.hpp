@@ -6,11 +6,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 #include <string>
 
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
+#include "anysock/stream_link.hpp"
 
 namespace anysock::tcp {
 
@@ -35,43 +35,14 @@ result<endpoint_spec> parse(const uri& u);
 // reports it ("[::ffff:127.0.0.1]:40000") so the operator sees the real path.
 std::string format_endpoint(const asio_tcp::endpoint& ep);
 
-class link {
+class link : public stream_link<asio_tcp::socket> {
  public:
-  using executor_type = asio::any_io_executor;
-  static constexpr bool is_stream = true;
-
-  explicit link(asio_tcp::socket s) : socket_(std::move(s)) {}
+  using stream_link::stream_link;
 
   // Puts the socket in the shape the echo expects: non-blocking for the
   // try_ calls, TCP_NODELAY as configured.
   error_code configure(const options& o);
-
-  executor_type get_executor() { return socket_.get_executor(); }
-  std::size_t receive_size() const { return 64 * 1024; }
-
-  template <class Token>
-  auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
-    return socket_.async_read_some(b, std::forward<Token>(token));
-  }
-  template <class Token>
-  auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
-    return asio::async_write(socket_, b, std::forward<Token>(token));
-  }
-  std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
-    return socket_.read_some(b, ec);
-  }
-  std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
-    return socket_.write_some(b, ec);
-  }
   std::string peer() const;
-  void close() {
-    error_code ignored;
-    socket_.close(ignored);
-  }
-  asio_tcp::socket& socket() { return socket_; }
-
- private:
-  asio_tcp::socket socket_;
 };
 
 // One bound, listening socket. Accepted links live on the acceptor's own
