@@ -43,5 +43,5 @@ set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME anysock-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 # Static libraries: nothing for shlibdeps to see, the -dev packages the
 # headers need are named by hand (the same ones scripts/install-deps.sh uses).
-set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "libboost1.81-dev, libfmt-dev, libspdlog-dev")
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "libboost1.81-dev, libfmt-dev, libspdlog-dev, libbluetooth-dev")
 include(CPack)
