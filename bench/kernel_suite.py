@@ -155,8 +155,8 @@ def rctest_one_way(hci0, hci1, addr0, channel=27, frames=2000, frame=1000):
         rx.wait(timeout=30)
 
 
-def median_table(title, unit, rows, names, ratios):
-    print(f"\n{title} ({unit}, higher is better)\n")
+def median_table(title, rows, names, ratios):
+    print(f"\n{title} (higher is better)\n")
     print("| workload | " + " | ".join(names) + " | " + " | ".join(r[0] for r in ratios) + " |")
     print("|---|" + "---|" * (len(names) + len(ratios)))
     for wname, results in rows:
@@ -235,10 +235,10 @@ def run_here(a):
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
           f"medians of {a.rounds} alternating runs of {a.duration:g} s, every reply verified, none lost")
-    median_table("CAN echo on vcan, round trips/s", "round trips/s", can_rows, can_names,
+    median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])
     if bt_rows:
-        median_table("RFCOMM echo on the virtual link", "MB/s each way; rctest: one way", bt_rows, bt_names,
+        median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
 
 

@@ -32,4 +32,18 @@ class kernel_test : public ::testing::Test {
   static bool in_guest() { return kernel_env("ANYSOCK_KERNEL_HARNESS") == "guest"; }
 };
 
+// A test on the harness's two linked virtual Bluetooth controllers.
+class bluetooth_test : public kernel_test {
+ protected:
+  void SetUp() override {
+    require({"ANYSOCK_BT_HCI0", "ANYSOCK_BT_HCI1", "ANYSOCK_BT_ADDR0", "ANYSOCK_BT_ADDR1"});
+    hci0 = kernel_env("ANYSOCK_BT_HCI0");
+    hci1 = kernel_env("ANYSOCK_BT_HCI1");
+    addr0 = kernel_env("ANYSOCK_BT_ADDR0");
+    addr1 = kernel_env("ANYSOCK_BT_ADDR1");
+  }
+
+  std::string hci0, hci1, addr0, addr1;
+};
+
 }  // namespace anysock::test

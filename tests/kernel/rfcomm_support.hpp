@@ -68,14 +68,10 @@ struct logged_server {
   int channel(std::size_t i = 0) const { return std::stoi(bound.at(i).substr(bound.at(i).rfind(':') + 1)); }
 };
 
-class rfcomm_test : public kernel_test {
+class rfcomm_test : public bluetooth_test {
  protected:
   void SetUp() override {
-    require({"ANYSOCK_BT_HCI0", "ANYSOCK_BT_HCI1", "ANYSOCK_BT_ADDR0", "ANYSOCK_BT_ADDR1"});
-    hci0 = kernel_env("ANYSOCK_BT_HCI0");
-    hci1 = kernel_env("ANYSOCK_BT_HCI1");
-    addr0 = kernel_env("ANYSOCK_BT_ADDR0");
-    addr1 = kernel_env("ANYSOCK_BT_ADDR1");
+    bluetooth_test::SetUp();
     if (!HasFatalFailure()) forget_keys();
   }
 
@@ -125,8 +121,6 @@ class rfcomm_test : public kernel_test {
     }
     return false;
   }
-
-  std::string hci0, hci1, addr0, addr1;
 };
 
 }  // namespace anysock::test

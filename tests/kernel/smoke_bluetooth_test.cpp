@@ -129,15 +129,8 @@ except ConnectionResetError:
 c.close()
 )";
 
-class BluetoothSmoke : public anysock::test::kernel_test {
+class BluetoothSmoke : public anysock::test::bluetooth_test {
  protected:
-  void SetUp() override {
-    require({"ANYSOCK_BT_HCI0", "ANYSOCK_BT_HCI1", "ANYSOCK_BT_ADDR0", "ANYSOCK_BT_ADDR1"});
-    hci0 = kernel_env("ANYSOCK_BT_HCI0");
-    hci1 = kernel_env("ANYSOCK_BT_HCI1");
-    addr0 = kernel_env("ANYSOCK_BT_ADDR0");
-    addr1 = kernel_env("ANYSOCK_BT_ADDR1");
-  }
 
   // python3 listens on controller 0, this process connects from controller 1:
   // a line each way, checked byte for byte.
@@ -159,7 +152,6 @@ class BluetoothSmoke : public anysock::test::kernel_test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
 
-  std::string hci0, hci1, addr0, addr1;
 };
 
 TEST_F(BluetoothSmoke, ControllersAreUpAndPageScanning) {
