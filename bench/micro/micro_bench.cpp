@@ -6,8 +6,6 @@
 // and nothing else, so what is left is the loop, the coroutine and Asio.
 #include <benchmark/benchmark.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstring>
@@ -58,8 +56,9 @@ void can_fd_frame_parse(benchmark::State& state) {
 }
 BENCHMARK(can_fd_frame_parse);
 
-// A link whose receive hands over `payload` (then eof after `left`
-// messages) through one posted completion, and whose send always succeeds.
+// A link that becomes readable through one posted completion and then holds
+// one message (eof after `messages`), like a ping-pong peer; its send always
+// succeeds. What the echo costs per message beyond the system calls.
 template <bool Stream>
 class memory_link {
  public:
@@ -89,9 +88,32 @@ class memory_link {
         [this, b](auto handler) { asio::post(ex_, [n = b.size(), h = std::move(handler)]() mutable { std::move(h)(error_code{}, n); }); },
         token);
   }
-  std::size_t try_receive(asio::mutable_buffer, message_header&, error_code& ec) {
-    ec = asio::error::would_block;
-    return 0;
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    return asio::async_initiate<Token, void(error_code)>(
+        [this](auto handler) {
+          asio::post(ex_, [this, h = std::move(handler)]() mutable {
+            readable_ = true;
+            std::move(h)(error_code{});
+          });
+        },
+        token);
+  }
+  std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
+    ec = {};
+    if (left_ == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (!readable_) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    readable_ = false;
+    --left_;
+    auto n = std::min(b.size(), size_);
+    std::memset(b.data(), 'e', n);
+    return n;
   }
   std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
     ec = {};
@@ -103,6 +125,7 @@ class memory_link {
  private:
   asio::any_io_executor ex_;
   std::size_t left_, size_;
+  bool readable_ = false;
 };
 
 static_assert(anysock::link<memory_link<true>>);
@@ -115,7 +138,7 @@ void echo_loop_per_message(benchmark::State& state) {
     asio::io_context io(1);
     memory_link<Stream> l(io.get_executor(), 100000, size);
     anysock::session s(std::make_shared<const std::string>("bench"), "memory", io.get_executor(), false);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await anysock::echo(l, s); }, asio::detached);
+    anysock::start_echo(std::move(l), s, [](anysock::error_code) {});
     state.ResumeTiming();
     io.run();
   }

@@ -5,7 +5,7 @@
 // The interface is an Asio-style set of initiating functions checked by a
 // concept, not virtual functions: the echo (and later bridges) are templates
 // instantiated per transport, so a message costs no virtual call and no
-// nested coroutine frame. Type erasure (any_link) is kept for the edges.
+// coroutine frame. Type erasure (any_link) is kept for the edges.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -51,8 +51,14 @@ concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_
   l.async_receive(mb, h, asio::deferred);
   // Completes with (error_code, bytes) once the whole message is sent.
   l.async_send(cb, ch, asio::deferred);
-  // Non-blocking forms: would_block when nothing can be done now. A stream
-  // may send part of the buffer; a frame family sends all or nothing.
+  // Completes with (error_code) once a try_receive may find something,
+  // without reading: what an idle link waits on (it holds no buffer).
+  l.async_wait_readable(asio::deferred);
+  // Non-blocking forms: would_block when nothing can be done now (then wait
+  // for readability), try_again when more may be queued but the link read
+  // past many messages it does not deliver (then let others run and call
+  // again). A stream may send part of the buffer; a frame family sends all
+  // or nothing.
   { l.try_receive(mb, h, ec) } -> std::same_as<std::size_t>;
   { l.try_send(cb, ch, ec) } -> std::same_as<std::size_t>;
   { cl.peer() } -> std::convertible_to<std::string>;

@@ -83,23 +83,11 @@ class server {
                                  asio::any_io_executor link_executor);
   void finished(const std::shared_ptr<session>& s, const error_code& why);
 
-  // Runs the echo on a link. The echo coroutine is spawned directly (no
-  // wrapper frame: every idle link carries its frames), and the link and
-  // session are released by the completion handler.
+  // Runs the echo on a link; the link and session are released when it ends.
   template <link L>
   void spawn_echo(L l, std::shared_ptr<session> s) {
-    auto owned = std::make_unique<L>(std::move(l));
-    L& ref = *owned;
-    auto ex = ref.get_executor();
-    s->close_link = [&ref] { ref.close(); };  // set before anyone can post a close
-    asio::co_spawn(ex, echo(ref, *s),
-                   [this, s, owned = std::move(owned)](std::exception_ptr e, error_code why) mutable {
-                     s->close_link = nullptr;
-                     owned->close();
-                     owned.reset();
-                     if (e) why = asio::error::fault;  // the echo does not throw; say so if it ever does
-                     finished(s, why);
-                   });
+    session& ref = *s;
+    start_echo(std::move(l), ref, [this, s = std::move(s)](error_code why) { finished(s, why); });
   }
 
  private:
