@@ -1,9 +1,11 @@
 #include "anysock/client.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
+#include <cstdint>
 #include <optional>
 
 #include "anysock/log.hpp"
@@ -20,22 +22,45 @@ struct exchange {
   const std::vector<message>& messages;
   std::chrono::milliseconds timeout;
   std::function<void(std::size_t, const message&)> on_echo;
+  std::size_t window;  // streams: bytes sent and not yet echoed; 0: no bound
+  asio::steady_timer echoed;  // never expires: cancelled to wake a writer waiting for echoes
   clock::time_point last_progress = clock::now();
   std::optional<error> failure;
   echo_totals totals;
+  std::size_t bytes_sent = 0, bytes_echoed = 0;
 
   void fail(error e) {
     if (!failure) failure = std::move(e);
     link.close();  // wakes the other half
+    echoed.cancel();
+  }
+
+  // How much the writer may send now (streams); 0 while the window is full.
+  std::size_t room() const {
+    if (window == 0 || !link.is_stream()) return SIZE_MAX;
+    const std::size_t in_flight = bytes_sent - bytes_echoed;
+    return in_flight >= window ? 0 : window - in_flight;
   }
 
   asio::awaitable<void> write_all() {
     for (std::size_t i = 0; i < messages.size() && !failure; ++i) {
-      auto [ec, n] = co_await link.send(asio::buffer(messages[i].bytes), messages[i].header);
-      if (ec) {
-        fail({ec, fmt::format("sending message {} to {} failed: {}", i + 1, link.peer(), ec.message())});
-        co_return;
-      }
+      const std::string& bytes = messages[i].bytes;
+      std::size_t at = 0;
+      do {  // a frame (or an empty message) goes whole, once
+        while (room() == 0 && !failure) {
+          echoed.expires_at(clock::time_point::max());
+          co_await echoed.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (failure) co_return;
+        const std::size_t n = std::min(bytes.size() - at, room());
+        auto [ec, sent] = co_await link.send(asio::buffer(bytes.data() + at, n), messages[i].header);
+        if (ec) {
+          fail({ec, fmt::format("sending message {} to {} failed: {}", i + 1, link.peer(), ec.message())});
+          co_return;
+        }
+        at += n;
+        bytes_sent += n;
+      } while (at < bytes.size());
     }
   }
 
@@ -63,6 +88,8 @@ struct exchange {
         last_progress = clock::now();
         received = true;
         got.append(buf.data(), n);
+        bytes_echoed += n;
+        echoed.cancel();  // the writer may go on
         if (!link.is_stream()) break;  // one message is one echo
       }
       if (link.is_stream() && got.size() > want.size()) {
@@ -115,8 +142,12 @@ std::vector<message> as_messages(const std::vector<std::string>& texts) {
 
 asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<message>& messages,
                                                 std::chrono::milliseconds timeout,
-                                                std::function<void(std::size_t, const message&)> on_echo) {
-  exchange x{link, messages, timeout, std::move(on_echo), clock::now(), std::nullopt, {}};
+                                                std::function<void(std::size_t, const message&)> on_echo,
+                                                std::size_t window) {
+  // (No co_await inside the braces: GCC 12 miscompiles one in an aggregate initializer.)
+  const auto ex = co_await asio::this_coro::executor;
+  exchange x{link, messages, timeout, std::move(on_echo), window, asio::steady_timer(ex), clock::now(),
+             std::nullopt, {}, 0, 0};
   auto r = co_await ((x.write_all() && x.read_all()) || x.watchdog());
   if (r.index() == 1) {
     link.close();
@@ -131,11 +162,15 @@ asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vecto
 
 asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vector<std::string>& messages,
                                                 std::chrono::milliseconds timeout,
-                                                std::function<void(std::size_t, std::string_view)> on_echo) {
+                                                std::function<void(std::size_t, std::string_view)> on_echo,
+                                                std::size_t window) {
   auto all = as_messages(messages);
-  co_return co_await check_echo(link, all, timeout, [&](std::size_t i, const message& m) {
-    if (on_echo) on_echo(i, m.bytes);
-  });
+  co_return co_await check_echo(
+      link, all, timeout,
+      [&](std::size_t i, const message& m) {
+        if (on_echo) on_echo(i, m.bytes);
+      },
+      window);
 }
 
 asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,

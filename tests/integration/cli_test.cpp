@@ -143,13 +143,19 @@ TEST(Cli, SigtermDuringLoadDrainsAndExitsZero) {
   auto srv = serve_process::start({"tcp://[::1]:0", "--threads", "2", "--drain-timeout", "10"});
   // Clients under load: each keeps echoing 16 KiB messages and checks every
   // byte, until the server closes the link.
+  // Every client connects before any load starts: a thread that started
+  // late would otherwise meet a server that had already stopped accepting.
   std::atomic<int> rounds{0}, mismatches{0};
+  asio::io_context io;
+  std::vector<tcp::socket> sockets;
+  for (int c = 0; c < 8; ++c) {
+    sockets.emplace_back(io);
+    sockets.back().connect(tcp::endpoint(asio::ip::make_address("::1"), srv.port()));
+  }
   std::vector<std::thread> load;
   for (int c = 0; c < 8; ++c)
     load.emplace_back([&, c] {
-      asio::io_context io;
-      tcp::socket s(io);
-      s.connect(tcp::endpoint(asio::ip::make_address("::1"), srv.port()));
+      tcp::socket& s = sockets[static_cast<std::size_t>(c)];
       std::string msg(16 * 1024, static_cast<char>('a' + c)), got(msg.size(), '\0');
       for (int i = 0; i < 100000; ++i) {
         boost::system::error_code ec;

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
+#include <poll.h>
 #include <chrono>
 
 #include "anysock/client.hpp"
@@ -245,4 +246,83 @@ TEST(TcpEcho, CheckEchoClientVerifiesOverAnyLink) {
   ASSERT_TRUE(*r) << r->err().message;
   EXPECT_EQ((*r)->messages, 2u);
   EXPECT_EQ(got, seed_messages());
+}
+
+namespace {
+
+// A peer that reads everything the client sends before it echoes a byte,
+// until the client has gone quiet for 300 ms: what it got then is what the
+// client keeps in flight. Then it echoes every byte as an echo service would.
+struct hesitant_echo_peer {
+  asio::io_context io;
+  ip::tcp::acceptor acceptor{io, ip::tcp::endpoint(ip::make_address("::1"), 0)};
+  std::size_t first_burst = 0;
+  std::thread thread;
+
+  explicit hesitant_echo_peer(std::size_t total) {
+    thread = std::thread([this, total] {
+      auto s = acceptor.accept();
+      std::string held;
+      std::vector<char> buf(64 * 1024);
+      pollfd p{s.native_handle(), POLLIN, 0};
+      error_code ec;
+      while (held.size() < total && ::poll(&p, 1, 300) > 0 && !ec)  // bounded: the sender is finite
+        held.append(buf.data(), s.read_some(asio::buffer(buf), ec));
+      first_burst = held.size();
+      asio::write(s, asio::buffer(held), ec);
+      for (std::size_t echoed = held.size(); echoed < total && !ec;) {
+        auto n = s.read_some(asio::buffer(buf), ec);
+        asio::write(s, asio::buffer(buf.data(), n), ec);
+        echoed += n;
+      }
+    });
+  }
+  ~hesitant_echo_peer() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
+result<echo_totals> check_against_hesitant_peer(std::size_t total, std::size_t window, std::size_t& first_burst) {
+  registry reg;
+  add_builtin_transports(reg);
+  std::optional<result<echo_totals>> r;
+  {
+    hesitant_echo_peer peer(total);
+    asio::io_context io;
+    const std::vector<std::string> one{std::string(total, 'w')};
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto l = co_await connect(reg, "tcp://[::1]:" + std::to_string(peer.acceptor.local_endpoint().port()),
+                                    5000ms);
+          if (!l) {
+            r = l.err();
+            co_return;
+          }
+          r = co_await check_echo(*l.value(), one, 5000ms, {}, window);
+        },
+        asio::detached);
+    io.run_for(30s);
+    if (!r) r = error{make_error_code(errc::timed_out), "check_echo did not finish in 30 s"};
+    peer.thread.join();
+    first_burst = peer.first_burst;
+  }
+  return std::move(*r);
+}
+
+}  // namespace
+
+TEST(TcpEcho, CheckEchoKeepsAtMostItsWindowInFlight) {
+  std::size_t burst = 0;
+  auto r = check_against_hesitant_peer(200 * 1024, 8192, burst);
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(r->bytes, 200u * 1024);
+  EXPECT_EQ(burst, 8192u) << "the client sent more than its window before any echo came back";
+}
+
+TEST(TcpEcho, CheckEchoWithoutAWindowSendsAhead) {
+  std::size_t burst = 0;
+  auto r = check_against_hesitant_peer(200 * 1024, 0, burst);
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_GT(burst, 8192u);
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "anysock/client.hpp"
 #include "anysock/error.hpp"
 #include "anysock/registry.hpp"
 
@@ -35,6 +36,7 @@ struct send_args {
   std::string uri;
   std::vector<std::string> messages;
   double timeout_s = 5;
+  std::size_t window = default_echo_window;
   bool quiet = false;
 };
 

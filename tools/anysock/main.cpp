@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
                    "'-' reads lines from stdin)");
   send->add_option("--timeout", ca.timeout_s, "Seconds to wait to connect and for each echo")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  send->add_option("--window", ca.window, "Streams: bytes sent and not yet echoed at most (0: no bound)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30))->capture_default_str();
   send->add_flag("-q,--quiet", ca.quiet, "Do not print the echoes");
   send->footer(reg.describe());
 

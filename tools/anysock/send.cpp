@@ -56,7 +56,7 @@ int send(const registry& reg, const send_args& a) {
         }
         auto& link = *l.value();
         if (!from_stdin) {
-          auto r = co_await check_echo(link, messages, timeout, print);
+          auto r = co_await check_echo(link, messages, timeout, print, a.window);
           if (!r) failure = r.err();
         } else {
           // One line at a time, so a person typing sees each echo at once.
@@ -69,7 +69,7 @@ int send(const registry& reg, const send_args& a) {
               break;
             }
             one[0] = std::move(m).value();
-            auto r = co_await check_echo(link, one, timeout, print);
+            auto r = co_await check_echo(link, one, timeout, print, a.window);
             if (!r) {
               failure = r.err();
               break;
