@@ -3,7 +3,8 @@
 # natively). Needs root for anything it has to create. Exports to the tests:
 #   ANYSOCK_CAN_IF0=vcan0 (classic CAN, MTU 16), ANYSOCK_CAN_FD_IF=vcan1 (MTU 72)
 #   ANYSOCK_BT_HCI0/1, ANYSOCK_BT_ADDR0/1: two linked virtual BR/EDR controllers
-#   ANYSOCK_BLUETOOTHD=1 when a system D-Bus and bluetoothd -C run
+#   ANYSOCK_BLUETOOTHD=1 when a system D-Bus and bluetoothd -C run, and
+#   ANYSOCK_BLUETOOTHD_LOG=its log when the harness started it
 # Everything it creates is recorded and removed by fixtures_cleanup.
 # Needs note() from common.sh and FIXTURE_LOG_DIR (where daemon logs go).
 
@@ -121,8 +122,19 @@ fixture_bluetoothd() {
         || { note "cannot start the system D-Bus (dbus-daemon --system)"; return 1; }
       _FIX_PIDS+=("$(cat "$FIXTURE_LOG_DIR/dbus.pid")")
     fi
-    "$bluetoothd" -C -n >"$FIXTURE_LOG_DIR/bluetoothd.log" 2>&1 &
+    # ANYSOCK_BLUETOOTHD_DEBUG=1: bluetoothd's debug log with a timestamp on
+    # each line, and an HCI trace of every controller (btmon -w) next to it.
+    local log=$FIXTURE_LOG_DIR/bluetoothd.log
+    if [[ ${ANYSOCK_BLUETOOTHD_DEBUG:-0} == 1 ]]; then
+      btmon -w "$FIXTURE_LOG_DIR/hci.btsnoop" >/dev/null 2>&1 &
+      _FIX_PIDS+=("$!")
+      "$bluetoothd" -C -n -d > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$log") 2>&1 &
+    else
+      "$bluetoothd" -C -n >"$log" 2>&1 &
+    fi
     _FIX_PIDS+=("$!")
+    # The tests print its tail when they fail.
+    export ANYSOCK_BLUETOOTHD_LOG=$log
   fi
   wait_for 60 0.5 test -S /run/sdp || { note "bluetoothd -C did not open /run/sdp; its log:"; cat "$FIXTURE_LOG_DIR/bluetoothd.log" >&2; return 1; }
   # bluetoothd turns connectable off when it takes an adapter (after it shows

@@ -33,7 +33,13 @@ if [[ " $families " == *" bluetooth "* ]]; then
   if (( ${want:-0} > 0 )); then
     note "starting bluetoothd for the $want cases that need it"
     if fixture_bluetoothd; then
-      ctest --test-dir "$build" -L '^kernel-bluetoothd$' --output-on-failure || rc=$?
+      if ! ctest --test-dir "$build" -L '^kernel-bluetoothd$' --output-on-failure; then
+        rc=1
+        if [[ -n ${ANYSOCK_BLUETOOTHD_LOG:-} ]]; then
+          note "a case under bluetoothd failed; the last 60 lines of its log ($ANYSOCK_BLUETOOTHD_LOG):"
+          tail -n 60 "$ANYSOCK_BLUETOOTHD_LOG" >&2
+        fi
+      fi
     else
       note "FAIL: the bluetoothd fixture did not come up (above), so its $want cases did not run"
       rc=1

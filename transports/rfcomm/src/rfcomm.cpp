@@ -1,8 +1,10 @@
 #include "anysock/rfcomm/rfcomm.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
+#include <chrono>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -42,6 +44,29 @@ void warn_unpublished(const std::string& name, const std::string& why) {
   spdlog::warn("{}: no SDP record published, so phones and sdptool browse will not find this service (clients "
                "must give the channel: {}): {}",
                name, name, why);
+}
+
+// A refused connect is asked once more, after a pause, on a new socket.
+// Linux on the server side refuses the L2CAP connection under RFCOMM
+// ("security block") when it arrives after the link's Encryption Change but
+// before the server's own Read Encryption Key Size has completed: right
+// after pairing, a connect can cross that window (seen in HCI traces
+// between two Linux controllers under load, about one connect in 25). The
+// second attempt finds the link encrypted and its key size known. A channel
+// where nothing listens is refused again, at the cost of one pause.
+asio::awaitable<error_code> connect_again(rfcomm::socket& s, const bdaddr_t& local, const endpoint_spec& spec,
+                                          const rfcomm::endpoint& ep) {
+  asio::steady_timer pause(s.get_executor(), std::chrono::milliseconds(500));
+  auto [pec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (pec) co_return pec;
+  error_code ec;
+  s.close(ec);
+  s.open(rfcomm(), ec);
+  if (!ec && local != any_address) s.bind(rfcomm::endpoint(local, 0), ec);
+  if (!ec) ec = apply_options(s, spec);
+  if (ec) co_return ec;
+  auto [cec] = co_await s.async_connect(ep, asio::as_tuple(asio::use_awaitable));
+  co_return cec;
 }
 
 }  // namespace
@@ -145,7 +170,12 @@ asio::awaitable<result<link>> connect(const uri& u, asio::any_io_executor ex) {
     channel = found->channel;
     spdlog::debug("{}: SDP: '{}' is on channel {}", u.text, found->name, static_cast<int>(channel));
   }
-  auto [cec] = co_await s.async_connect(rfcomm::endpoint(spec->address, channel), asio::as_tuple(asio::use_awaitable));
+  const rfcomm::endpoint ep(spec->address, channel);
+  auto [cec] = co_await s.async_connect(ep, asio::as_tuple(asio::use_awaitable));
+  if (cec == asio::error::connection_refused) {
+    spdlog::debug("{}: {} refused channel {}; asking once more", u.text, remote, static_cast<int>(channel));
+    cec = co_await connect_again(s, *local, *spec, ep);
+  }
   if (cec) co_return connect_error(u, cec, remote, channel);
   link l(std::move(s));
   if (auto cfg = l.configure())

@@ -6,10 +6,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <vector>
 
 #include "anysock/rfcomm/adapter.hpp"
@@ -69,6 +72,7 @@ sdp_record_t* build_record(std::uint8_t channel, const service_uuid& uuid, const
 struct search_state {
   bool done = false;
   std::uint16_t status = 0;
+  bool malformed = false;  // an answer that does not parse to its end
   std::vector<found_service> found;
 };
 
@@ -81,13 +85,21 @@ void on_search_done(std::uint8_t type, std::uint16_t status, std::uint8_t* rsp, 
   std::uint8_t dtd = 0;
   int seqlen = 0;
   int scanned = sdp_extract_seqtype(rsp, static_cast<int>(size), &dtd, &seqlen);
-  if (scanned <= 0) return;
+  if (scanned <= 0 || seqlen > static_cast<int>(size) - scanned) {
+    st.malformed = true;
+    return;
+  }
   int left = static_cast<int>(size) - scanned;
   const std::uint8_t* p = rsp + scanned;
   while (left > 0 && seqlen > 0) {
     int recsize = 0;
     sdp_record_t* rec = sdp_extract_pdu(p, left, &recsize);
-    if (!rec) break;
+    // A record that does not parse is a damaged answer, not a missing
+    // service: the records after it (ours among them) would go unseen.
+    if (!rec) {
+      st.malformed = true;
+      break;
+    }
     found_service s;
     sdp_list_t* protos = nullptr;
     if (sdp_get_access_protos(rec, &protos) == 0) {
@@ -100,7 +112,10 @@ void on_search_done(std::uint8_t type, std::uint16_t status, std::uint8_t* rsp, 
     if (sdp_get_service_name(rec, name, sizeof name - 1) == 0) s.name = name;
     sdp_record_free(rec);
     if (s.channel) st.found.push_back(std::move(s));
-    if (recsize <= 0) break;
+    if (recsize <= 0) {
+      st.malformed = true;
+      break;
+    }
     p += recsize;
     left -= recsize;
     seqlen -= recsize;
@@ -152,15 +167,32 @@ result<std::shared_ptr<sdp_record>> publish_record(const bdaddr_t& adapter, std:
   return std::make_shared<sdp_record>(session, rec, adapter);
 }
 
-asio::awaitable<result<found_service>> find_service(const uri& u, asio::any_io_executor ex, const bdaddr_t& local,
-                                                    const bdaddr_t& remote, const service_uuid& uuid,
-                                                    const std::optional<std::string>& name) {
+namespace {
+
+// One lookup's outcome, and whether asking again may get a good answer.
+struct lookup {
+  result<found_service> found;
+  bool transient = false;
+};
+
+// Errors of the L2CAP link to the SDP server that come and go: a link torn
+// down under the connect or the answer, a controller busy with another one.
+bool transient_errno(int e) {
+  return e == ECONNRESET || e == ECONNABORTED || e == EBUSY || e == EAGAIN || e == EPIPE || e == ENOTCONN;
+}
+
+asio::awaitable<lookup> find_service_once(const uri& u, asio::any_io_executor ex, const bdaddr_t& local,
+                                          const bdaddr_t& remote, const service_uuid& uuid,
+                                          const std::optional<std::string>& name) {
   const std::string who = format_address(remote);
   bdaddr_t src = local, dst = remote;
   // Non-blocking: the L2CAP connect to the SDP server (PSM 1) is under way
   // when this returns; it pages the device if no link exists yet.
   sdp_session_t* session = sdp_connect(&src, &dst, SDP_NON_BLOCKING);
-  if (!session) co_return connect_error(u, errno_code(errno), who, 0);
+  if (!session) {
+    int e = errno;
+    co_return lookup{connect_error(u, errno_code(e), who, 0), transient_errno(e)};
+  }
   asio::posix::stream_descriptor sock(ex, sdp_get_socket(session));
   struct closer {  // the session owns the descriptor: Asio lets go first
     sdp_session_t* s;
@@ -172,11 +204,11 @@ asio::awaitable<result<found_service>> find_service(const uri& u, asio::any_io_e
   } close_on_exit{session, sock};
 
   auto [wec] = co_await sock.async_wait(asio::posix::stream_descriptor::wait_write, asio::as_tuple(asio::use_awaitable));
-  if (wec) co_return error{wec, fmt::format("{}: SDP lookup on {} stopped: {}", u.text, who, wec.message())};
+  if (wec) co_return lookup{error{wec, fmt::format("{}: SDP lookup on {} stopped: {}", u.text, who, wec.message())}};
   int so_error = 0;
   socklen_t len = sizeof so_error;
   ::getsockopt(sdp_get_socket(session), SOL_SOCKET, SO_ERROR, &so_error, &len);
-  if (so_error) co_return connect_error(u, errno_code(so_error), who, 0);
+  if (so_error) co_return lookup{connect_error(u, errno_code(so_error), who, 0), transient_errno(so_error)};
 
   search_state st;
   uuid_t want = to_sdp(uuid);
@@ -184,30 +216,69 @@ asio::awaitable<result<found_service>> find_service(const uri& u, asio::any_io_e
   list_guard search{sdp_list_append(nullptr, &want)};
   list_guard attrs{sdp_list_append(nullptr, &range)};
   if (sdp_set_notify(session, on_search_done, &st) < 0 ||
-      sdp_service_search_attr_async(session, search.list, SDP_ATTR_REQ_RANGE, attrs.list) < 0)
-    co_return error{errno_code(errno), fmt::format("{}: cannot send the SDP request to {}: {}", u.text, who,
-                                                   std::strerror(errno))};
+      sdp_service_search_attr_async(session, search.list, SDP_ATTR_REQ_RANGE, attrs.list) < 0) {
+    int e = errno;
+    co_return lookup{error{errno_code(e), fmt::format("{}: cannot send the SDP request to {}: {}", u.text, who,
+                                                      std::strerror(e))},
+                     transient_errno(e)};
+  }
   // Each readable response is one step; a long answer comes in several
   // (sdp_process sends the continuation request itself).
   while (!st.done) {
     auto [rec] = co_await sock.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
-    if (rec) co_return error{rec, fmt::format("{}: SDP lookup on {} stopped: {}", u.text, who, rec.message())};
+    if (rec) co_return lookup{error{rec, fmt::format("{}: SDP lookup on {} stopped: {}", u.text, who, rec.message())}};
+    // Fails when the link drops mid-answer or the answer is garbled: both
+    // worth asking again.
     if (sdp_process(session) < 0 && !st.done)
-      co_return error{errno_code(EPROTO), fmt::format("{}: {} sent an SDP answer that cannot be read", u.text, who)};
+      co_return lookup{error{errno_code(EPROTO), fmt::format("{}: {} sent an SDP answer that cannot be read", u.text,
+                                                             who)},
+                       true};
   }
   if (st.status != 0) {
     int e = sdp_get_error(session);
-    co_return error{errno_code(e ? e : EPROTO),
-                    fmt::format("{}: the SDP search on {} failed ({}); give the channel: rfcomm://{}:CH", u.text, who,
-                                e ? std::strerror(e) : fmt::format("SDP status 0x{:04x}", st.status), who)};
+    // The server's error answers (invalid continuation state, busy) and
+    // local failures alike: a fresh request may well succeed.
+    co_return lookup{error{errno_code(e ? e : EPROTO),
+                           fmt::format("{}: the SDP search on {} failed ({}); give the channel: rfcomm://{}:CH", u.text,
+                                       who, e ? std::strerror(e) : fmt::format("SDP status 0x{:04x}", st.status),
+                                       who)},
+                     true};
   }
   for (const auto& s : st.found)
-    if (!name || s.name == *name) co_return s;
-  co_return error{errno_code(ENOENT),
+    if (!name || s.name == *name) co_return lookup{s};
+  if (st.malformed)
+    co_return lookup{error{errno_code(EPROTO), fmt::format("{}: {} sent an SDP answer that does not parse", u.text,
+                                                           who)},
+                     true};
+  co_return lookup{error{errno_code(ENOENT),
                   fmt::format("{}: {} publishes no RFCOMM service of class {}{} (sdptool browse {} lists what it "
                               "has); give the channel: rfcomm://{}:CH",
                               u.text, who, format_uuid(uuid) + (uuid == serial_port_uuid ? " (Serial Port)" : ""),
-                              name ? fmt::format(" named '{}'", *name) : std::string(), who, who)};
+                              name ? fmt::format(" named '{}'", *name) : std::string(), who, who)}};
+}
+
+}  // namespace
+
+// A real client wants this too: a phone or a module answers SDP while it is
+// busy with other links, and a lookup whose link is torn down under it, or
+// whose answer comes back garbled (BlueZ's SDP server keys continuation
+// states by the second, so two long answers in the same second can mix),
+// succeeds when asked again. Three attempts at most, a short pause between;
+// a definite answer (no such service, no SDP server, page timeout) ends it
+// at once, and the caller's timeout bounds the whole.
+asio::awaitable<result<found_service>> find_service(const uri& u, asio::any_io_executor ex, const bdaddr_t& local,
+                                                    const bdaddr_t& remote, const service_uuid& uuid,
+                                                    const std::optional<std::string>& name) {
+  constexpr int attempts = 3;
+  for (int i = 1;; ++i) {
+    auto r = co_await find_service_once(u, ex, local, remote, uuid, name);
+    if (r.found || !r.transient || i == attempts) co_return std::move(r.found);
+    spdlog::debug("{}: SDP lookup attempt {} of {} failed: {}; asking again", u.text, i, attempts,
+                  r.found.err().message);
+    asio::steady_timer pause(ex, std::chrono::milliseconds(500 * i));
+    auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::move(r.found);
+  }
 }
 
 }  // namespace anysock::rfcomm
