@@ -27,6 +27,7 @@ import platform
 import re
 import select
 import shlex
+import shutil
 import socket
 import statistics
 import subprocess
@@ -42,11 +43,19 @@ def fail(msg):
     sys.exit(f"kernel_suite: {msg}")
 
 
+# Responder on one CPU, load generator on the other, for every contender
+# alike: left to the scheduler, whether the two share a CPU changes a round
+# by up to 2x (a wake-up across CPUs or not), which drowns what is measured.
+PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+RESPONDER_CPU = ["taskset", "-c", "1"] if PINNED else []
+GENERATOR_CPU = ["taskset", "-c", "0"] if PINNED else []
+
+
 class Server:
     """A responder process that prints 'listening ...' when ready."""
 
     def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(RESPONDER_CPU + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening"):
             self.stop()
@@ -77,7 +86,7 @@ class Cangw:
 
 def bench(build, uri, args, duration):
     cmd = [os.path.join(build, "bin", "anysock"), "bench", uri, "--json", "-d", str(duration), "-w", "1", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 180)
+    out = subprocess.run(GENERATOR_CPU + cmd, capture_output=True, text=True, timeout=duration + 180)
     if out.returncode != 0:
         fail(f"bench failed ({out.returncode}): {shlex.join(cmd)}: {out.stderr.strip()}")
     r = json.loads(out.stdout)
@@ -234,7 +243,8 @@ def run_here(a):
 
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
-          f"medians of {a.rounds} alternating runs of {a.duration:g} s, every reply verified, none lost")
+          f"medians of {a.rounds} alternating runs of {a.duration:g} s, every reply verified, none lost"
+          f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else ''}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])
     if bt_rows:

@@ -56,9 +56,8 @@ void can_fd_frame_parse(benchmark::State& state) {
 }
 BENCHMARK(can_fd_frame_parse);
 
-// A link that becomes readable through one posted completion and then holds
-// one message (eof after `messages`), like a ping-pong peer; its send always
-// succeeds. What the echo costs per message beyond the system calls.
+// A link whose receive hands over `payload` (then eof after `left`
+// messages) through one posted completion, and whose send always succeeds.
 template <bool Stream>
 class memory_link {
  public:
@@ -88,32 +87,9 @@ class memory_link {
         [this, b](auto handler) { asio::post(ex_, [n = b.size(), h = std::move(handler)]() mutable { std::move(h)(error_code{}, n); }); },
         token);
   }
-  template <class Token>
-  auto async_wait_readable(Token&& token) {
-    return asio::async_initiate<Token, void(error_code)>(
-        [this](auto handler) {
-          asio::post(ex_, [this, h = std::move(handler)]() mutable {
-            readable_ = true;
-            std::move(h)(error_code{});
-          });
-        },
-        token);
-  }
-  std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
-    ec = {};
-    if (left_ == 0) {
-      ec = asio::error::eof;
-      return 0;
-    }
-    if (!readable_) {
-      ec = asio::error::would_block;
-      return 0;
-    }
-    readable_ = false;
-    --left_;
-    auto n = std::min(b.size(), size_);
-    std::memset(b.data(), 'e', n);
-    return n;
+  std::size_t try_receive(asio::mutable_buffer, message_header&, error_code& ec) {
+    ec = asio::error::would_block;
+    return 0;
   }
   std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
     ec = {};
@@ -125,7 +101,6 @@ class memory_link {
  private:
   asio::any_io_executor ex_;
   std::size_t left_, size_;
-  bool readable_ = false;
 };
 
 static_assert(anysock::link<memory_link<true>>);

@@ -46,7 +46,10 @@ class RfcommSdp : public rfcomm_test {
   // the HCI traces); a local request not answered within 20 s fails too.
   // The result of the last try, with what the failed ones said (sdptool
   // says why on stdout) in front of its err.
-  static process_result sdptool_browse(const std::string& target) {
+  // Before a retry, the ACL links are let go first: bluetoothd reacts to a
+  // new link (it browses the new device itself), and its local SDP server
+  // was seen not to answer for over a minute right after such a link.
+  process_result sdptool_browse(const std::string& target) const {
     std::string failed;
     for (int i = 1;; ++i) {
       auto r = run({"sdptool", "browse", target}, 120s);
@@ -57,6 +60,7 @@ class RfcommSdp : public rfcomm_test {
       failed += "[sdptool browse " + target + ", try " + std::to_string(i) + ": exit " + std::to_string(r.exit_code) +
                 "]\n" + r.out + r.err + "\n";
       std::cerr << "sdptool browse " << target << " failed (try " << i << "), asking again:\n" << r.out << r.err;
+      wait_for_no_acl();
       std::this_thread::sleep_for(std::chrono::seconds(i));
     }
   }
@@ -81,6 +85,7 @@ TEST_F(RfcommSdp, RecordIsBrowsableFromTheOtherControllerAndWithdrawnOnExit) {
   EXPECT_NE(rec.find("\"Serial Port\" (0x1101)"), std::string::npos) << rec;
   EXPECT_NE(rec.find("Channel: " + ch + "\n"), std::string::npos) << rec;
 
+  wait_for_no_acl();  // the browse's link, and what bluetoothd does on it, are over
   srv.proc.signal(SIGTERM);
   EXPECT_EQ(srv.proc.wait(60s).exit_code, 0);
   auto after = sdptool_browse("local");

@@ -2,16 +2,20 @@
 // per transport. It never includes a transport header.
 //
 // Memory is what shapes it: a server holds thousands of idle links, so an
-// idle link holds no coroutine and no buffer — only one small wait for
-// readability. (A suspended C++20 coroutine costs every idle link its frame
-// plus Asio's co_spawn and operation frames: five allocations, ~2.1 KiB,
-// measured with heaptrack; see bench/ and the README.) When the link becomes
-// readable, everything queued is read into the thread's scratch buffer and
-// written straight back. Only what the kernel would not take is copied into
-// the link's own buffer, and nothing more is read until that is sent:
+// idle link holds no coroutine — only one pending receive into a small
+// buffer. (A suspended C++20 coroutine costs every idle link its frame plus
+// Asio's co_spawn and operation frames: five allocations, ~2.1 KiB,
+// measured with heaptrack; see the README.) The wait is the link's own
+// async_receive, not a bare readiness wait: Asio's receive tries the socket
+// under the reactor's lock, so no readiness edge is lost even when several
+// threads run the io_context. When a read fills the small buffer, the rest
+// is drained without blocking into the thread's scratch buffer and written
+// back at once. Only what the kernel would not take is copied into the
+// link's own buffer, and nothing more is read until that is sent:
 // backpressure, so a client that never reads cannot grow server memory.
 #pragma once
 
+#include <array>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <cstring>
@@ -33,57 +37,58 @@ std::span<std::byte> drain_buffer(std::size_t at_least);
 
 namespace detail {
 
-// What one turn over the queued messages ended with.
-enum class turn_end {
-  wait,  // nothing queued: wait for readability
-  yield, // more may be queued: let the thread's other links run first
-  send,  // the kernel took part of an echo: send the rest, then go on
-  stop,  // the link is done (`why` says why: eof when the peer closed)
+// What became of one received message: its size, an error that ends the
+// echo now, or one met while draining (echo first, then stop). What the
+// kernel would not take at once is left in `pending`.
+struct echo_step {
+  std::size_t size = 0;
+  error_code fail;
+  error_code end_after_echo;
 };
 
-// A bound on messages per turn, so that one busy link (a CAN bus, a fast
-// stream) cannot hold the thread from the other links.
-inline constexpr unsigned messages_per_turn = 64;
-
-// Echoes what is queued on the link now, without blocking. The header of
-// the message being answered is left in `h` for a pending send.
+// Echoes one received message (draining a stream first when the read
+// filled the small buffer), without blocking.
 template <link L>
-turn_end echo_queued(L& link, session& s, message_header& h, std::vector<std::byte>& pending, error_code& why) {
-  const auto rx = drain_buffer(link.receive_size());
-  for (unsigned i = 0; i < messages_per_turn; ++i) {
-    h = {};
-    error_code ec;
-    const std::size_t n = link.try_receive(asio::buffer(rx.data(), rx.size()), h, ec);
-    if (ec == asio::error::would_block) return turn_end::wait;
-    if (ec == asio::error::try_again) return turn_end::yield;
-    if (ec) {
-      why = ec;
-      return turn_end::stop;
-    }
-    s.touch();
-    s.count(n, n);
-    const asio::const_buffer data(rx.data(), n);
-    log_payload(s, "in", data);
-    const std::size_t done = link.try_send(data, h, ec);
-    if (ec && ec != asio::error::would_block) {
-      why = ec;
-      return turn_end::stop;
-    }
-    if (done < n) {
-      pending.assign(rx.data() + done, rx.data() + n);
-      return turn_end::send;
-    }
-    if (s.draining()) {
-      why = asio::error::operation_aborted;
-      return turn_end::stop;
+echo_step echo_received(L& link, session& s, message_header& h, asio::mutable_buffer rx, std::size_t n,
+                        std::vector<std::byte>& pending) {
+  echo_step step;
+  asio::const_buffer data(rx.data(), n);
+  if constexpr (L::is_stream) {
+    if (n == rx.size()) {  // the small buffer is full: more is probably queued
+      auto big = drain_buffer(link.receive_size());
+      std::memcpy(big.data(), rx.data(), n);
+      std::size_t total = n;
+      while (total < big.size()) {
+        error_code rec;
+        auto m = link.try_receive(asio::buffer(big.data() + total, big.size() - total), h, rec);
+        total += m;
+        if (rec) {
+          if (rec != asio::error::would_block) step.end_after_echo = rec;
+          break;
+        }
+        if (m == 0) break;
+      }
+      data = asio::const_buffer(big.data(), total);
     }
   }
-  return turn_end::yield;
+  log_payload(s, "in", data);
+  step.size = data.size();
+  error_code wec;
+  std::size_t done = link.try_send(data, h, wec);
+  if (wec && wec != asio::error::would_block) {
+    step.fail = wec;
+    return step;
+  }
+  if (done < data.size()) {
+    auto bytes = static_cast<const std::byte*>(data.data());
+    pending.assign(bytes + done, bytes + data.size());
+  }
+  return step;
 }
 
 }  // namespace detail
 
-// A link being echoed: owns the link, runs turns when it is readable, and
+// A link being echoed: owns the link, echoes each message it receives, and
 // calls `done(why)` once it is over (eof when the peer closed cleanly). The
 // object lives on the heap and is handed from one completion handler to the
 // next, so exactly one operation owns it at any time.
@@ -94,46 +99,65 @@ class echoed_link {
   static void start(L link, session& s, Done done) {
     owner self(new echoed_link(std::move(link), s, std::move(done)));
     s.close_link = [&l = self->link_] { l.close(); };
-    run(std::move(self));
+    receive(std::move(self));
   }
 
  private:
   using owner = std::unique_ptr<echoed_link>;
+  static constexpr std::size_t small_size = 128;  // bigger costs every idle link; see bench/
 
-  echoed_link(L link, session& s, Done done) : link_(std::move(link)), session_(s), done_(std::move(done)) {}
+  echoed_link(L link, session& s, Done done) : link_(std::move(link)), session_(s), done_(std::move(done)) {
+    if constexpr (!L::is_stream) frame_.resize(link_.receive_size());
+  }
 
-  static void run(owner self) {
+  asio::mutable_buffer rx() {
+    if constexpr (L::is_stream) return asio::buffer(small_);
+    return asio::buffer(frame_);
+  }
+
+  static void receive(owner self) {
     auto& me = *self;
-    error_code why;
-    detail::turn_end next;
+    me.header_ = {};
+    me.link_.async_receive(me.rx(), me.header_, [self = std::move(self)](error_code ec, std::size_t n) mutable {
+      if (ec) return finish(std::move(self), ec);
+      echo(std::move(self), n);
+    });
+  }
+
+  static void echo(owner self, std::size_t n) {
+    auto& me = *self;
+    me.session_.touch();
+    detail::echo_step step;
     try {
-      next = detail::echo_queued(me.link_, me.session_, me.header_, me.pending_, why);
+      step = detail::echo_received(me.link_, me.session_, me.header_, me.rx(), n, me.pending_);
     } catch (const std::bad_alloc&) {  // a link that cannot get memory ends; the server goes on
-      next = detail::turn_end::stop;
-      why = asio::error::no_memory;
+      step.fail = asio::error::no_memory;
     }
-    switch (next) {
-      case detail::turn_end::wait:
-        return me.link_.async_wait_readable([self = std::move(self)](error_code ec) mutable {
-          if (ec) return finish(std::move(self), ec);
-          run(std::move(self));
-        });
-      case detail::turn_end::yield:
-        return asio::post(me.link_.get_executor(), [self = std::move(self)]() mutable { run(std::move(self)); });
-      case detail::turn_end::send:
-        me.session_.set_busy(true);
-        return me.link_.async_send(asio::buffer(me.pending_), me.header_,
-                                   [self = std::move(self)](error_code ec, std::size_t) mutable {
-                                     self->session_.set_busy(false);
-                                     std::vector<std::byte>().swap(self->pending_);  // an idle link parks no copy
-                                     if (!ec && self->session_.draining()) ec = asio::error::operation_aborted;
-                                     if (ec) return finish(std::move(self), ec);
-                                     self->session_.touch();
-                                     run(std::move(self));
-                                   });
-      case detail::turn_end::stop:
-        return finish(std::move(self), why);
-    }
+    if (step.fail) return finish(std::move(self), step.fail);
+    me.session_.count(step.size, step.size);
+    if (me.pending_.empty()) return next(std::move(self), step.end_after_echo);
+    me.session_.set_busy(true);
+    me.link_.async_send(asio::buffer(me.pending_), me.header_,
+                        [self = std::move(self), end = step.end_after_echo](error_code ec, std::size_t) mutable {
+                          self->session_.set_busy(false);
+                          std::vector<std::byte>().swap(self->pending_);  // an idle link parks no copy
+                          if (ec) return finish(std::move(self), ec);
+                          self->session_.touch();
+                          next(std::move(self), end);
+                        });
+  }
+
+  // After a message is echoed whole: stop, or receive the next one. A link
+  // may complete a receive inside the call when a message is queued (the
+  // CAN link does): every 64 messages the next receive is posted, which
+  // bounds the stack and gives the thread's other links their turn.
+  static void next(owner self, error_code end) {
+    if (!end && self->session_.draining()) end = asio::error::operation_aborted;
+    if (end) return finish(std::move(self), end);
+    if (++self->since_yield_ < 64) return receive(std::move(self));
+    self->since_yield_ = 0;
+    auto ex = self->link_.get_executor();
+    asio::post(ex, [self = std::move(self)]() mutable { receive(std::move(self)); });
   }
 
   static void finish(owner self, error_code why) {
@@ -147,8 +171,11 @@ class echoed_link {
   L link_;
   session& session_;
   Done done_;
-  message_header header_;          // of the message whose echo is pending
-  std::vector<std::byte> pending_; // what the kernel would not take at once
+  message_header header_;           // of the message being echoed
+  std::array<std::byte, small_size> small_;  // streams: what one read takes while idle
+  std::vector<std::byte> frame_;    // frame families: one whole message
+  std::vector<std::byte> pending_;  // what the kernel would not take at once
+  unsigned since_yield_ = 0;
 };
 
 // Echoes every message back on `link` until the peer leaves, an error

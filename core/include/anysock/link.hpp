@@ -51,14 +51,10 @@ concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_
   l.async_receive(mb, h, asio::deferred);
   // Completes with (error_code, bytes) once the whole message is sent.
   l.async_send(cb, ch, asio::deferred);
-  // Completes with (error_code) once a try_receive may find something,
-  // without reading: what an idle link waits on (it holds no buffer).
-  l.async_wait_readable(asio::deferred);
-  // Non-blocking forms: would_block when nothing can be done now (then wait
-  // for readability), try_again when more may be queued but the link read
-  // past many messages it does not deliver (then let others run and call
-  // again). A stream may send part of the buffer; a frame family sends all
-  // or nothing.
+  // Non-blocking forms: would_block when nothing can be done now, try_again
+  // when more may be queued but the link read past many messages it does
+  // not deliver (let others run, then call again). A stream may send part
+  // of the buffer; a frame family sends all or nothing.
   { l.try_receive(mb, h, ec) } -> std::same_as<std::size_t>;
   { l.try_send(cb, ch, ec) } -> std::same_as<std::size_t>;
   { cl.peer() } -> std::convertible_to<std::string>;

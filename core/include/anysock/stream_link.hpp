@@ -28,10 +28,6 @@ class stream_link {
     return socket_.async_read_some(b, std::forward<Token>(token));
   }
   template <class Token>
-  auto async_wait_readable(Token&& token) {
-    return socket_.async_wait(Socket::wait_read, std::forward<Token>(token));
-  }
-  template <class Token>
   auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
     return asio::async_write(socket_, b, std::forward<Token>(token));
   }

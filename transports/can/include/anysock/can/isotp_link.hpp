@@ -36,10 +36,6 @@ class isotp_link {
   auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
     return socket_.async_send(b, std::forward<Token>(token));
   }
-  template <class Token>
-  auto async_wait_readable(Token&& token) {
-    return socket_.async_wait(isotp::socket::wait_read, std::forward<Token>(token));
-  }
   // The socket is non-blocking (open_isotp): a PDU whole, or would_block.
   std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
     return socket_.receive(b, 0, ec);

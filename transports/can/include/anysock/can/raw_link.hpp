@@ -70,11 +70,6 @@ class raw_link {
         token, socket_);
   }
 
-  template <class Token>
-  auto async_wait_readable(Token&& token) {
-    return socket_.async_wait(raw::socket::wait_read, std::forward<Token>(token));
-  }
-
   // Sends the payload as one frame: on the mapped reply ID (responder) or on
   // h.id as given (client), with the FD flags the header carries.
   template <class Token>
