@@ -172,8 +172,9 @@ def median_table(title, rows, names, ratios):
         med = {s: statistics.median(v) for s, v in results.items()}
         cells = [(f"{med[s]:.3f}" if med[s] < 100 else f"{med[s]:.0f}") if s in med else "" for s in names]
         rcells = []
-        for _label, a, b in ratios:
-            rcells.append(f"{med[a] / med[b]:.2f}" if a in med and b in med and med[b] else "")
+        for _label, a, b in ratios:  # median of the per-round ratios: rounds alternate, drift cancels
+            r = [x / y for x, y in zip(results.get(a, []), results.get(b, [])) if y]
+            rcells.append(f"{statistics.median(r):.2f}" if r else "")
         print(f"| {wname} | " + " | ".join(cells) + " | " + " | ".join(rcells) + " |")
 
 
@@ -243,7 +244,8 @@ def run_here(a):
 
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
-          f"medians of {a.rounds} alternating runs of {a.duration:g} s, every reply verified, none lost"
+          f"medians of {a.rounds} alternating runs of {a.duration:g} s (ratios: median of per-round ratios), "
+          f"every reply verified, none lost"
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else ''}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])

@@ -46,6 +46,14 @@ def rss_peak_mib(pid):
     return float("nan")
 
 
+def paired_ratio(a, b):
+    """Median of round-by-round ratios. Runs alternate so that drift (this
+    VM's speed moves by up to 1.5x within minutes) hits both sides of one
+    round alike; a ratio of medians would mix rounds from different speeds."""
+    r = [x / y for x, y in zip(a, b) if y]
+    return statistics.median(r) if r else float("nan")
+
+
 def one_run(build, server_cmd, bench_args, kind, duration):
     srv = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -92,7 +100,8 @@ def main():
 
     names = list(srvs)
     print(f"\nanysock bench suite, {datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
-          f"{platform.release()}; medians of {a.rounds} alternating runs of {a.duration:g} s")
+          f"{platform.release()}; medians of {a.rounds} alternating runs of {a.duration:g} s; "
+          f"ratios: median of the per-round ratios")
     print("round trips/s (higher is better), or peak server RSS in MiB for the idle row (lower is better)\n")
     print("| workload | " + " | ".join(names) + " | anysock / epoll C | anysock -t2 / anysock |")
     print("|---|" + "---|" * (len(names) + 2))
@@ -102,8 +111,8 @@ def main():
         med = {s: statistics.median(results[(wname, s)]) for s in names}
         unit = "MiB" if kind == "rss" else ""
         cells = [f"{med[s]:.1f} {unit}".strip() if kind == "rss" else f"{med[s]:.0f}" for s in names]
-        ratio = med["anysock"] / med["epoll C"] if med["epoll C"] else float("nan")
-        t2 = med["anysock -t2"] / med["anysock"] if med["anysock"] else float("nan")
+        ratio = paired_ratio(results[(wname, "anysock")], results[(wname, "epoll C")])
+        t2 = paired_ratio(results[(wname, "anysock -t2")], results[(wname, "anysock")])
         print(f"| {wname} | " + " | ".join(cells) + f" | {ratio:.2f} | {t2:.2f} |")
 
 

@@ -55,7 +55,12 @@ class raw_link {
   // socket is empty: under load the next frame is usually queued already
   // (no suspension, no posted completion), and an empty socket costs one
   // recvmsg, as Asio's speculative read would. Waiting only after a read
-  // saw EAGAIN is what keeps the edge-triggered reactor from missing one.
+  // saw EAGAIN is what keeps the edge-triggered reactor from missing one —
+  // with one thread running the link's io_context, as `anysock serve` does
+  // (one per thread). With several, another thread's reactor could take the
+  // edge between the EAGAIN and the wait; then the wait lasts until the
+  // next frame. Not fixed yet: Asio's own receive would cost a posted
+  // completion per frame, which is what this path avoids.
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
     return asio::async_compose<Token, void(error_code, std::size_t)>(
