@@ -31,8 +31,9 @@
 
 namespace anysock {
 
-// A per-thread scratch buffer of at least `at_least` bytes (64 KiB or more):
-// every message is received into it and used only until the next wait.
+// A per-thread scratch buffer of at least `at_least` bytes (64 KiB or more)
+// for draining a stream after a read filled the link's small buffer. Used
+// only within one completion handler, never across a wait.
 std::span<std::byte> drain_buffer(std::size_t at_least);
 
 namespace detail {
