@@ -47,8 +47,9 @@ class RfcommSdp : public rfcomm_test {
   // The result of the last try, with what the failed ones said (sdptool
   // says why on stdout) in front of its err.
   // Before a retry, the ACL links are let go first: bluetoothd reacts to a
-  // new link (it browses the new device itself), and its local SDP server
-  // was seen not to answer for over a minute right after such a link.
+  // new link (it browses the new device itself). Its local SDP server was
+  // also seen not answering for minutes after a remote browse and our
+  // record's withdrawal, on a loaded host; the cause is not known yet.
   process_result sdptool_browse(const std::string& target) const {
     std::string failed;
     for (int i = 1;; ++i) {
