@@ -22,6 +22,7 @@ times slower: compare ratios, not absolute figures. Every run is bounded.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -33,6 +34,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from suite import paired_ratio  # bench/suite.py, beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -172,9 +175,9 @@ def median_table(title, rows, names, ratios):
         med = {s: statistics.median(v) for s, v in results.items()}
         cells = [(f"{med[s]:.3f}" if med[s] < 100 else f"{med[s]:.0f}") if s in med else "" for s in names]
         rcells = []
-        for _label, a, b in ratios:  # median of the per-round ratios: rounds alternate, drift cancels
-            r = [x / y for x, y in zip(results.get(a, []), results.get(b, [])) if y]
-            rcells.append(f"{statistics.median(r):.2f}" if r else "")
+        for _label, a, b in ratios:
+            r = paired_ratio(results[a], results[b]) if a in results and b in results else float("nan")
+            rcells.append("" if math.isnan(r) else f"{r:.2f}")
         print(f"| {wname} | " + " | ".join(cells) + " | " + " | ".join(rcells) + " |")
 
 

@@ -1,16 +1,14 @@
 #include "anysock/log.hpp"
 
 #include <array>
-#include <vector>
 #include <fmt/format.h>
 
 #include "anysock/echo.hpp"
 
 namespace anysock {
 
-std::span<std::byte> drain_buffer(std::size_t at_least) {
-  thread_local std::vector<std::byte> buffer(64 * 1024);
-  if (buffer.size() < at_least) buffer.resize(at_least);
+std::span<std::byte> drain_buffer() {
+  thread_local std::array<std::byte, 64 * 1024> buffer;
   return buffer;
 }
 

@@ -31,10 +31,10 @@
 
 namespace anysock {
 
-// A per-thread scratch buffer of at least `at_least` bytes (64 KiB or more)
-// for draining a stream after a read filled the link's small buffer. Used
-// only within one completion handler, never across a wait.
-std::span<std::byte> drain_buffer(std::size_t at_least);
+// A per-thread 64 KiB scratch buffer for draining a stream after a read
+// filled the link's small buffer. Used only within one completion handler,
+// never across a wait.
+std::span<std::byte> drain_buffer();
 
 namespace detail {
 
@@ -56,7 +56,7 @@ echo_step echo_received(L& link, session& s, message_header& h, asio::mutable_bu
   asio::const_buffer data(rx.data(), n);
   if constexpr (L::is_stream) {
     if (n == rx.size()) {  // the small buffer is full: more is probably queued
-      auto big = drain_buffer(link.receive_size());
+      auto big = drain_buffer();
       std::memcpy(big.data(), rx.data(), n);
       std::size_t total = n;
       while (total < big.size()) {
