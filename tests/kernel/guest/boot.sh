@@ -169,28 +169,39 @@ guest_run() {
   printf '%q ' "$@" >"$job/cmd"
   echo >>"$job/cmd"
 
-  local left accel=${ANYSOCK_QEMU_ACCEL:-tcg}
-  left=$(seconds_left)
-  note "booting $GUEST_KVER (qemu -accel $accel, up to ${left}s)"
-  : >"$job/console.log"
-  # timeout(1) bounds qemu even if this script is SIGKILLed (no trap then).
-  timeout --kill-after=10 "$left" "$GUEST_QEMU" -accel "$accel" -m "${ANYSOCK_GUEST_MEM:-1024}" -smp 2 \
-    -display none -vga none -nic none -no-reboot -monitor none -serial "file:$job/console.log" \
-    -pidfile "$job/qemu.pid" \
-    -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
-    -append "console=ttyS0 loglevel=4 edd=off panic=-1 anysock.job=$job anysock.stage2=$GUEST_DIR/stage2.sh anysock.modules=$GUEST_MODULES" \
-    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-    -virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap" \
-    </dev/null >"$job/qemu.out" 2>&1 &
-  local qpid=$!
-  # Stream the console while qemu runs; tail stops when qemu's wrapper exits.
-  tail -n +1 -f --pid="$qpid" "$job/console.log" &
-  local tpid=$!
-  _GUEST_PIDS="$qpid $tpid"
-  local qrc=0
-  wait "$qpid" || qrc=$?
-  wait "$tpid" || true
-  cp "$job/console.log" "$build/kernel-runs/last-console.log" 2>/dev/null || true
+  # Under TCG a kernel can, rarely, die while it patches its own code at boot
+  # (an "Oops: int3" in a static-key site: another vCPU ran the stale
+  # translation). Nothing ran yet then, so the boot is tried again, at most
+  # twice; a crash once the command has started is reported, never retried.
+  local boot left qrc accel=${ANYSOCK_QEMU_ACCEL:-tcg}
+  for boot in 1 2 3; do
+    left=$(seconds_left)
+    note "booting $GUEST_KVER (qemu -accel $accel, up to ${left}s)"
+    : >"$job/console.log"
+    # timeout(1) bounds qemu even if this script is SIGKILLed (no trap then).
+    timeout --kill-after=10 "$left" "$GUEST_QEMU" -accel "$accel" -m "${ANYSOCK_GUEST_MEM:-1024}" -smp 2 \
+      -display none -vga none -nic none -no-reboot -monitor none -serial "file:$job/console.log" \
+      -pidfile "$job/qemu.pid" \
+      -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
+      -append "console=ttyS0 loglevel=4 edd=off panic=-1 anysock.job=$job anysock.stage2=$GUEST_DIR/stage2.sh anysock.modules=$GUEST_MODULES" \
+      -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+      -virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap" \
+      </dev/null >"$job/qemu.out" 2>&1 &
+    local qpid=$!
+    # Stream the console while qemu runs; tail stops when qemu's wrapper exits.
+    tail -n +1 -f --pid="$qpid" "$job/console.log" &
+    local tpid=$!
+    _GUEST_PIDS="$qpid $tpid"
+    qrc=0
+    wait "$qpid" || qrc=$?
+    wait "$tpid" || true
+    cp "$job/console.log" "$build/kernel-runs/last-console.log" 2>/dev/null || true
+    if [[ -f $job/status || -f $job/started ]] || (( qrc == 124 || qrc == 137 || boot == 3 )); then
+      break
+    fi
+    note "the guest died before the command started (boot $boot of 3): $(grep -m1 -E 'Oops|panic|BUG' \
+      "$job/console.log" || echo 'no oops on the console'); booting again"
+  done
 
   if [[ -f $job/status ]]; then
     local status

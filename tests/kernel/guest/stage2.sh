@@ -44,6 +44,7 @@ if ! fixtures_setup "$ANYSOCK_GUEST_FAMILIES" "$ANYSOCK_KERNEL_BLUETOOTHD"; then
   finish 1
 fi
 echo "anysock-guest: fixtures ready after $(cut -d' ' -f1 /proc/uptime)s"
+: >"$job/started"  # tells boot.sh that a crash from here on is not a boot failure
 bash "$job/cmd"
 status=$?
 if (( status != 0 )); then

@@ -13,6 +13,7 @@
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame.hpp"
 #include "anysock/can/protocol.hpp"
+#include "anysock/executor_threads.hpp"
 #include "anysock/link.hpp"
 
 namespace anysock::can {
@@ -35,7 +36,8 @@ class raw_link {
 
   enum class role { responder, client };
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
-      : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<canfd_frame>()) {}
+      : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<canfd_frame>()),
+        one_thread_(runs_on_one_thread(socket_.get_executor())) {}
   static raw_link closed(const asio::any_io_executor& ex) {
     return raw_link(raw::socket(ex), std::make_shared<raw_config>(), role::client);
   }
@@ -51,24 +53,33 @@ class raw_link {
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
-  // Reads without blocking first and waits for readability only when the
-  // socket is empty: under load the next frame is usually queued already
-  // (no suspension, no posted completion), and an empty socket costs one
-  // recvmsg, as Asio's speculative read would. Waiting only after a read
-  // saw EAGAIN is what keeps the edge-triggered reactor from missing one —
-  // with one thread running the link's io_context, as `anysock serve` does
-  // (one per thread). With several, another thread's reactor could take the
-  // edge between the EAGAIN and the wait; then the wait lasts until the
-  // next frame. Not fixed yet: Asio's own receive would cost a posted
-  // completion per frame, which is what this path avoids.
+  // Reads without blocking first: under load the next frame is usually
+  // queued already, and taking it here costs no posted completion (Asio's
+  // own receive posts one per frame, and its scheduler then polls epoll
+  // between handlers: measured in the guest, an epoll_wait per frame and
+  // three times the user-space instructions). When the socket is empty:
+  //  - one thread runs the io_context: wait for readability. The wait
+  //    starts before that thread can next ask epoll, so the edge of the
+  //    next frame cannot be missed.
+  //  - several threads may: another thread's epoll_wait could take that
+  //    edge between our read and the wait, and the wait would then last
+  //    until some later frame. Receive with Asio instead, which tries the
+  //    socket again under the reactor's lock (one recv more per wait).
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
     return asio::async_compose<Token, void(error_code, std::size_t)>(
-        [this, b, &h](auto& self, error_code ec = {}) {
-          if (ec) return self.complete(ec, 0);
-          std::size_t n = try_receive(b, h, ec);
-          if (ec == asio::error::would_block)
-            return socket_.async_wait(raw::socket::wait_read, std::move(self));
+        [this, b, &h, waited = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
+          if (waited) {
+            if (ec) return self.complete(ec, 0);
+            if (!one_thread_)  // Asio's receive put a frame in rx_
+              if (auto taken = take(b, h, n)) return self.complete({}, *taken);
+          }
+          n = try_receive(b, h, ec);
+          if (ec == asio::error::would_block) {
+            waited = true;
+            if (one_thread_) return socket_.async_wait(raw::socket::wait_read, std::move(self));
+            return socket_.async_receive(asio::buffer(rx_.get(), sizeof(canfd_frame)), std::move(self));
+          }
           if (ec == asio::error::try_again) return asio::post(socket_.get_executor(), std::move(self));
           self.complete(ec, n);
         },
@@ -112,6 +123,7 @@ class raw_link {
   std::unique_ptr<canfd_frame> rx_;  // stable address across moves of the link
   canid_t expected_ = 0;             // client: the reply ID of the last frame sent
   bool expecting_ = false;
+  bool one_thread_;  // how to wait: see async_receive
 };
 
 // Opens CAN_RAW on the named interface with one clear error for each way
