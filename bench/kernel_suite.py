@@ -4,7 +4,7 @@ with what a user would otherwise use, the same load generator (anysock
 bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
-  bench/kernel_suite.py [--build build/release] [--rounds 3] [--duration 4]
+  bench/kernel_suite.py [--build build/release] [--rounds 5] [--duration 4]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
@@ -22,7 +22,6 @@ times slower: compare ratios, not absolute figures. Every run is bounded.
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import re
@@ -35,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from suite import paired_ratio  # bench/suite.py, beside this script
+from suite import ratio_text, round_order  # bench/suite.py, beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -176,8 +175,7 @@ def median_table(title, rows, names, ratios):
         cells = [(f"{med[s]:.3f}" if med[s] < 100 else f"{med[s]:.0f}") if s in med else "" for s in names]
         rcells = []
         for _label, a, b in ratios:
-            r = paired_ratio(results[a], results[b]) if a in results and b in results else float("nan")
-            rcells.append("" if math.isnan(r) else f"{r:.2f}")
+            rcells.append(ratio_text(results[a], results[b]) if a in results and b in results else "")
         print(f"| {wname} | " + " | ".join(cells) + " | " + " | ".join(rcells) + " |")
 
 
@@ -195,7 +193,7 @@ def run_here(a):
     for window in (1, 32):
         results = {}
         for rnd in range(a.rounds):
-            for name in can_names:  # alternating A, B, C, A, B, C ...
+            for name in round_order(can_names, rnd):
                 srv = starters[name]()
                 try:
                     r = bench(a.build, can_uri, ["-s", "8", "-p", str(window)], a.duration)
@@ -220,7 +218,7 @@ def run_here(a):
         }
         results = {}
         for rnd in range(a.rounds):
-            for name in ("anysock", "C echo"):
+            for name in round_order(("anysock", "C echo"), rnd):
                 no_acl_links((hci0, hci1))
                 srv = bt_start[name]()
                 try:
@@ -247,7 +245,8 @@ def run_here(a):
 
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
-          f"medians of {a.rounds} alternating runs of {a.duration:g} s (ratios: median of per-round ratios), "
+          f"medians of {a.rounds} alternating runs of {a.duration:g} s (A B C, then C B A; ratios: median of "
+          f"per-round ratios, lowest-highest round), "
           f"every reply verified, none lost"
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else ''}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
@@ -271,7 +270,7 @@ def host_has(family):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build/release")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=4)
     ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
     a = ap.parse_args()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The benchmark suite: anysock serve side by side with reference servers,
 the same load generator (anysock bench) against each, runs alternating
-A/B/C so drift hits every server alike, medians and ratios in one table.
+A/B/C (then C/B/A) so drift hits every server alike, medians and ratios in one table.
 
   bench/suite.py [--build build/release] [--rounds 3] [--duration 3] [--only NAME]
 
@@ -46,12 +46,24 @@ def rss_peak_mib(pid):
     return float("nan")
 
 
-def paired_ratio(a, b):
-    """Median of round-by-round ratios. Runs alternate so that drift (this
-    VM's speed moves by up to 1.5x within minutes) hits both sides of one
-    round alike; a ratio of medians would mix rounds from different speeds."""
+def round_order(names, rnd):
+    """The contenders of round `rnd`: A B C, then C B A, and so on. Runs
+    alternate so that drift (this VM's speed moves by up to 1.5x within
+    minutes) hits both sides of one round alike; reversing every other round
+    also cancels a steady drift between the first and the last of a round."""
+    names = list(names)
+    return names if rnd % 2 == 0 else names[::-1]
+
+
+def ratio_text(a, b):
+    """The median of round-by-round ratios (a ratio of medians would mix
+    rounds from different speeds), with the lowest and highest round beside
+    it so the table shows how far one round can be trusted."""
     r = [x / y for x, y in zip(a, b) if y]
-    return statistics.median(r) if r else float("nan")
+    if not r:
+        return ""
+    text = f"{statistics.median(r):.2f}"
+    return text + (f" ({min(r):.2f}-{max(r):.2f})" if len(r) > 1 else "")
 
 
 def one_run(build, server_cmd, bench_args, kind, duration):
@@ -93,15 +105,15 @@ def main():
         if a.only and a.only not in wname:
             continue
         for rnd in range(a.rounds):
-            for sname, cmd in srvs.items():  # alternating: A, B, C, A, B, C ...
-                v = one_run(a.build, cmd, args, kind, a.duration)
+            for sname in round_order(srvs, rnd):
+                v = one_run(a.build, srvs[sname], args, kind, a.duration)
                 results.setdefault((wname, sname), []).append(v)
                 print(f"  {wname:12} round {rnd + 1}: {sname:11} {v:12.1f}", file=sys.stderr, flush=True)
 
     names = list(srvs)
     print(f"\nanysock bench suite, {datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
-          f"{platform.release()}; medians of {a.rounds} alternating runs of {a.duration:g} s; "
-          f"ratios: median of the per-round ratios")
+          f"{platform.release()}; medians of {a.rounds} alternating runs of {a.duration:g} s "
+          f"(A B C, then C B A); ratios: median of the per-round ratios (lowest-highest round)")
     print("round trips/s (higher is better), or peak server RSS in MiB for the idle row (lower is better)\n")
     print("| workload | " + " | ".join(names) + " | anysock / epoll C | anysock -t2 / anysock |")
     print("|---|" + "---|" * (len(names) + 2))
@@ -111,9 +123,9 @@ def main():
         med = {s: statistics.median(results[(wname, s)]) for s in names}
         unit = "MiB" if kind == "rss" else ""
         cells = [f"{med[s]:.1f} {unit}".strip() if kind == "rss" else f"{med[s]:.0f}" for s in names]
-        ratio = paired_ratio(results[(wname, "anysock")], results[(wname, "epoll C")])
-        t2 = paired_ratio(results[(wname, "anysock -t2")], results[(wname, "anysock")])
-        print(f"| {wname} | " + " | ".join(cells) + f" | {ratio:.2f} | {t2:.2f} |")
+        ratio = ratio_text(results[(wname, "anysock")], results[(wname, "epoll C")])
+        t2 = ratio_text(results[(wname, "anysock -t2")], results[(wname, "anysock")])
+        print(f"| {wname} | " + " | ".join(cells) + f" | {ratio} | {t2} |")
 
 
 if __name__ == "__main__":

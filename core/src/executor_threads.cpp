@@ -4,6 +4,7 @@
 #include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
 
 namespace anysock {
 
@@ -18,6 +19,11 @@ bool runs_on_one_thread(const boost::asio::any_io_executor& ex) {
   const int hint = asio::use_service<asio::detail::scheduler>(ctx).concurrency_hint();
   return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint) ||
          !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(REACTOR_IO, hint);
+}
+
+boost::asio::any_io_executor link_executor(boost::asio::io_context& io) {
+  if (runs_on_one_thread(io.get_executor())) return io.get_executor();
+  return boost::asio::make_strand(io);
 }
 
 }  // namespace anysock

@@ -39,3 +39,13 @@ TEST(RunsOnOneThread, AThreadPoolOfOneIsOneThread) {
 TEST(RunsOnOneThread, NoExecutorIsNotAssumedSingleThreaded) {
   EXPECT_FALSE(runs_on_one_thread(asio::any_io_executor()));
 }
+
+TEST(LinkExecutor, AStrandOnlyWhereSeveralThreadsMayRunTheContext) {
+  asio::io_context one(1), unsaid;
+  using io_ex = asio::io_context::executor_type;
+  auto plain = anysock::link_executor(one);
+  EXPECT_NE(plain.target<io_ex>(), nullptr);
+  auto guarded = anysock::link_executor(unsaid);
+  EXPECT_EQ(guarded.target<io_ex>(), nullptr);
+  EXPECT_NE(guarded.target<asio::strand<io_ex>>(), nullptr);
+}

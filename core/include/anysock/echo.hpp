@@ -61,13 +61,16 @@ echo_step echo_received(L& link, session& s, message_header& h, asio::mutable_bu
       std::size_t total = n;
       while (total < big.size()) {
         error_code rec;
-        auto m = link.try_receive(asio::buffer(big.data() + total, big.size() - total), h, rec);
+        const std::size_t room = big.size() - total;
+        auto m = link.try_receive(asio::buffer(big.data() + total, room), h, rec);
         total += m;
         if (rec) {
           if (rec != asio::error::would_block) step.end_after_echo = rec;
           break;
         }
-        if (m == 0) break;
+        // A short read emptied the socket: no read to EAGAIN here, as the
+        // next receive (Asio's) tries the socket before it waits anyway.
+        if (m == 0 || m < room) break;
       }
       data = asio::const_buffer(big.data(), total);
     }

@@ -4,6 +4,7 @@
 #include "anysock/can/isotp_link.hpp"
 #include "anysock/can/raw_link.hpp"
 #include "anysock/client.hpp"
+#include "anysock/executor_threads.hpp"
 #include "anysock/single_link_acceptor.hpp"
 
 namespace anysock::can {
@@ -23,7 +24,7 @@ result<raw_config> raw_checked(const uri& u) {
 result<listener_list> listen_raw(const uri& u, asio::io_context& io) {
   auto c = raw_checked(u);
   if (!c) return c.err();
-  auto s = open_raw(u, asio::make_strand(io), *c, raw_link::role::responder);
+  auto s = open_raw(u, link_executor(io), *c, raw_link::role::responder);
   if (!s) return s.err();
   listener_list out;
   raw_link l(std::move(s).value(), std::make_shared<raw_config>(*c), raw_link::role::responder);
@@ -79,7 +80,7 @@ std::string format_raw_message(const uri& u, const message& m) {
 result<listener_list> listen_isotp(const uri& u, asio::io_context& io) {
   auto c = parse_isotp(u);
   if (!c) return c.err();
-  auto s = open_isotp(u, asio::make_strand(io), *c);
+  auto s = open_isotp(u, link_executor(io), *c);
   if (!s) return s.err();
   listener_list out;
   isotp_link l(std::move(s).value(), u.text);

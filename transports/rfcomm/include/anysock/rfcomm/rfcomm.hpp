@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "anysock/executor_threads.hpp"
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
 #include "anysock/stream_link.hpp"
@@ -33,8 +34,8 @@ class link : public stream_link<rfcomm::socket> {
 };
 
 // One listening RFCOMM socket and the SDP record that advertises it.
-// Accepted links live on the acceptor's io_context (no strand: one thread
-// runs each io_context, as for TCP).
+// Accepted links live on the acceptor's io_context (no strand where one
+// thread runs it, as `anysock serve` does: see link_executor).
 class acceptor {
  public:
   using link_type = link;
@@ -46,7 +47,7 @@ class acceptor {
 
   template <class Token>
   auto async_accept(Token&& token) {
-    return acceptor_.async_accept(asio::any_io_executor(io_->get_executor()),
+    return acceptor_.async_accept(link_executor(*io_),
                                   asio::deferred([](error_code ec, rfcomm::socket s) {
                                     link l(std::move(s));
                                     if (!ec) ec = l.configure();

@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <string>
 
+#include "anysock/executor_threads.hpp"
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
 #include "anysock/stream_link.hpp"
@@ -47,8 +48,8 @@ class link : public stream_link<asio_tcp::socket> {
 
 // One bound, listening socket. Accepted links live on the acceptor's own
 // io_context: `anysock serve -t N` runs one io_context per thread, each with
-// its own SO_REUSEPORT listener, so a link never needs a strand (a strand
-// costs ~320 bytes per idle link and a lock per message).
+// its own SO_REUSEPORT listener, so a link needs no strand (link_executor
+// gives one only where several threads run the io_context).
 class acceptor {
  public:
   using link_type = link;
@@ -61,7 +62,7 @@ class acceptor {
   template <class Token>
   auto async_accept(Token&& token) {
     return acceptor_.async_accept(
-        asio::any_io_executor(io_.get_executor()),
+        link_executor(io_),
         asio::deferred([this](error_code ec, asio_tcp::socket s) {
           link l(std::move(s));
           if (!ec) ec = l.configure(opts_);
