@@ -4,7 +4,7 @@ with what a user would otherwise use, the same load generator (anysock
 bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
-  bench/kernel_suite.py [--build build/release] [--rounds 5] [--duration 4]
+  bench/kernel_suite.py [--build build/release] [--rounds 5] [--duration 4] [--placement split|free]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
@@ -45,12 +45,22 @@ def fail(msg):
     sys.exit(f"kernel_suite: {msg}")
 
 
-# Responder on one CPU, load generator on the other, for every contender
-# alike: left to the scheduler, whether the two share a CPU changes a round
-# by up to 2x (a wake-up across CPUs or not), which drowns what is measured.
-PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
-RESPONDER_CPU = ["taskset", "-c", "1"] if PINNED else []
-GENERATOR_CPU = ["taskset", "-c", "0"] if PINNED else []
+# --placement split (the default): responder on CPU 1, load generator on
+# CPU 0, for every contender alike. Left to the scheduler (--placement free),
+# whether the two share a CPU changes a round by up to 2x (a wake-up across
+# CPUs or not), which drowns what is measured; but split makes every reply a
+# wake-up across CPUs, which under TCG costs a user-space responder more
+# than cangw (it answers inside the sender's own system call), so both are
+# worth reporting.
+PINNED = False
+RESPONDER_CPU, GENERATOR_CPU = [], []
+
+
+def place(placement):
+    global PINNED, RESPONDER_CPU, GENERATOR_CPU
+    PINNED = placement == "split" and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    RESPONDER_CPU = ["taskset", "-c", "1"] if PINNED else []
+    GENERATOR_CPU = ["taskset", "-c", "0"] if PINNED else []
 
 
 class Server:
@@ -248,7 +258,7 @@ def run_here(a):
           f"medians of {a.rounds} alternating runs of {a.duration:g} s (A B C, then C B A; ratios: median of "
           f"per-round ratios, lowest-highest round), "
           f"every reply verified, none lost"
-          f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else ''}")
+          f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])
     if bt_rows:
@@ -272,16 +282,19 @@ def main():
     ap.add_argument("--build", default="build/release")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=4)
+    ap.add_argument("--placement", choices=("split", "free"), default="split",
+                    help="split: responder on CPU 1, generator on CPU 0; free: left to the scheduler")
     ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
+    place(a.placement)
     for exe in ("anysock", "can_echo", "rfcomm_echo"):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
             fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release")
     if a.here or os.environ.get("ANYSOCK_KERNEL_HARNESS"):
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
-          "--duration", str(a.duration)]
+          "--duration", str(a.duration), "--placement", a.placement]
     lib = os.path.join(ROOT, "tests", "kernel", "lib")
     if host_has("can") and host_has("bluetooth") and os.geteuid() == 0:
         # Natively: the test harness's fixtures (vcan0/vcan1, btvirt), then back.

@@ -1,6 +1,9 @@
 #include "anysock/can/raw_link.hpp"
 
 #include <net/if.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,9 +27,34 @@ std::string raw_link::peer() const {
   return fmt::format("can bus {}", ifname(socket_));
 }
 
-std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header& h, std::size_t n) {
+raw_link::rx_batch::rx_batch() : frames{}, iov{}, headers{} {
+  for (unsigned i = 0; i < capacity; ++i) {
+    iov[i] = {&frames[i], sizeof(canfd_frame)};
+    headers[i].msg_hdr.msg_iov = &iov[i];
+    headers[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+bool raw_link::fill(error_code& ec) {
+  auto& q = *rx_;
+  q.count = q.next = 0;
+  q.came_short = false;
+  int n;
+  do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    ec = n < 0 ? error_code(errno, asio::error::get_system_category()) : error_code(asio::error::would_block);
+    return false;
+  }
+  q.count = static_cast<unsigned>(n);
+  q.came_short = q.count < rx_batch::capacity;
+  return true;
+}
+
+std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header& h, const canfd_frame& k,
+                                          std::size_t n) {
   if (n != CAN_MTU && n != CANFD_MTU) return std::nullopt;  // not a frame we know
-  frame f = from_kernel(rx_.get(), n);
+  frame f = from_kernel(&k, n);
   if (f.error()) {
     spdlog::warn("{}: error frame {}", peer(), format_candump(f, ifname(socket_)));
     return std::nullopt;
@@ -47,10 +75,12 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
 std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) {
   // Frames this link does not deliver (other IDs, error and remote frames)
   // are read past; bounded, so a busy bus cannot hold the thread.
+  ec = {};
+  auto& q = *rx_;
   for (int skipped = 0; skipped < 64; ++skipped) {
-    std::size_t n = socket_.receive(asio::buffer(rx_.get(), sizeof(canfd_frame)), 0, ec);
-    if (ec) return 0;
-    if (auto taken = take(b, h, n)) return *taken;
+    if (q.next == q.count && !fill(ec)) return 0;
+    const unsigned i = q.next++;
+    if (auto taken = take(b, h, q.frames[i], q.headers[i].msg_len)) return *taken;
   }
   ec = asio::error::try_again;  // more may be queued: not would_block
   return 0;
