@@ -69,7 +69,12 @@ TEST_F(RfcommLink, LinkDroppedMidEchoServerKeepsServing) {
   auto dc = run({"hcitool", "-i", hci0, "dc", addr1}, 60s);
   EXPECT_EQ(dc.exit_code, 0) << dc.out << dc.err;
   auto r = client.wait(120s);
-  EXPECT_TRUE(r.exit_code == 3 || r.exit_code == 1) << r.exit_code << " " << r.err;
+  // Usually the client's kernel hears of the drop (exit 3, or 1 when its
+  // last echo came back short). Once in CI (asan, 2026-11-25) the client's
+  // controller was never told by the emulator, which has no supervision
+  // timeout: the client then waits out --timeout and says so (exit 4).
+  const bool timed_out = r.exit_code == 4 && r.err.find("no echo from") != std::string::npos;
+  EXPECT_TRUE(r.exit_code == 3 || r.exit_code == 1 || timed_out) << r.exit_code << " " << r.err;
   EXPECT_EQ(line_count(r.err), 1u) << r.err;
   EXPECT_EQ(r.err.rfind("anysock: ", 0), 0u) << r.err;
   std::printf("client after the drop: exit %d: %s", r.exit_code, r.err.c_str());
