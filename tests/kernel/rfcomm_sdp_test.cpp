@@ -4,11 +4,13 @@
 // the server still serves and says once that nothing was published.
 #include <signal.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "rfcomm_support.hpp"
 
@@ -36,6 +38,23 @@ class RfcommSdp : public rfcomm_test {
     constexpr std::size_t keep = 16000;
     if (text.size() > keep) text = "[...]" + text.substr(text.size() - keep);
     std::cerr << "bluetoothd's log (" << log << "):\n" << text << "\n";
+  }
+  // Our client, asked once more when pairing failed: under bluetoothd the
+  // two virtual controllers pair on the first RFCOMM connect, and that
+  // pairing was seen failing ("Authentication Failure", in two of three CI
+  // runs on 2026-11-25, never in targeted runs) while bluetoothd, which
+  // browses a device right after pairing, was busy with the link. SDP is
+  // what these tests check, not pairing: keys are forgotten on both sides
+  // and the client runs again; a second failure fails the test. What the
+  // first run said goes in front of the result's err.
+  process_result send_repairing_once(const std::vector<std::string>& args) const {
+    auto r = run_anysock(args, 180s);
+    if (r.exit_code != 3 || r.err.find("authentication with") == std::string::npos) return r;
+    std::printf("pairing failed once, keys forgotten, client again: %s", r.err.c_str());
+    forget_keys();
+    auto again = run_anysock(args, 180s);
+    again.err = "first run: " + r.err + again.err;
+    return again;
   }
   // `sdptool browse TARGET`, asked up to three times: sdptool is the
   // observer here, not what is tested, and it fails on bluetoothd's
@@ -100,9 +119,8 @@ TEST_F(RfcommSdp, ClientFindsTheChannelByUuidAndName) {
   ASSERT_TRUE(srv.wait_for("SDP record published: 'anysock-sdp-b'", 30s)) << srv.joined();
   // Other Serial Port records may exist (sdptool add in the smoke test), so
   // the name picks ours; the UUID is the default, Serial Port.
-  auto r = run_anysock({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&name=anysock-sdp-b", "--timeout", "60",
-                        "--log-level", "debug"},
-                       180s);
+  auto r = send_repairing_once({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&name=anysock-sdp-b",
+                                "--timeout", "60", "--log-level", "debug"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
   EXPECT_NE(r.err.find("SDP: 'anysock-sdp-b' is on channel " + std::to_string(srv.channel())), std::string::npos)
@@ -113,9 +131,8 @@ TEST_F(RfcommSdp, CustomServiceUuidIsPublishedAndFound) {
   auto srv = logged_server::start({"rfcomm://" + hci0 + "?uuid=" + custom_uuid + "&name=anysock-sdp-c"});
   ASSERT_EQ(srv.bound.size(), 1u) << srv.joined();
   ASSERT_TRUE(srv.wait_for("SDP record published: 'anysock-sdp-c'", 30s)) << srv.joined();
-  auto r = run_anysock({"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&uuid=" + custom_uuid, "by uuid",
-                        "--timeout", "60"},
-                       180s);
+  auto r = send_repairing_once(
+      {"send", "rfcomm://" + addr0 + "?adapter=" + hci1 + "&uuid=" + custom_uuid, "by uuid", "--timeout", "60"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "by uuid\n");
 }
