@@ -51,9 +51,10 @@ concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_
   l.async_receive(mb, h, asio::deferred);
   // Completes with (error_code, bytes) once the whole message is sent.
   l.async_send(cb, ch, asio::deferred);
-  // Non-blocking forms: would_block when nothing can be done now, try_again
-  // when more may be queued but the link read past many messages it does
-  // not deliver (let others run, then call again). A stream may send part
+  // Non-blocking forms: would_block when nothing can be done now,
+  // interrupted when more may be queued but the link read past many
+  // messages it does not deliver (let others run, then call again; not
+  // asio's try_again, which is EAGAIN on Linux: the same as would_block). A stream may send part
   // of the buffer; a frame family sends all or nothing.
   { l.try_receive(mb, h, ec) } -> std::same_as<std::size_t>;
   { l.try_send(cb, ch, ec) } -> std::same_as<std::size_t>;

@@ -82,7 +82,7 @@ std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, err
     const unsigned i = q.next++;
     if (auto taken = take(b, h, q.frames[i], q.headers[i].msg_len)) return *taken;
   }
-  ec = asio::error::try_again;  // more may be queued: not would_block
+  ec = asio::error::interrupted;  // more may be queued: not would_block (see link.hpp)
   return 0;
 }
 

@@ -90,7 +90,7 @@ class raw_link {
             if (one_thread_) return socket_.async_wait(raw::socket::wait_read, std::move(self));
             return socket_.async_receive(asio::buffer(&rx_->frames[0], sizeof(canfd_frame)), std::move(self));
           }
-          if (ec == asio::error::try_again) return asio::post(socket_.get_executor(), std::move(self));
+          if (ec == asio::error::interrupted) return asio::post(socket_.get_executor(), std::move(self));
           self.complete(ec, n);
         },
         token, socket_);
@@ -118,7 +118,7 @@ class raw_link {
   }
 
   // One data frame if one is queued, else would_block (socket empty) or
-  // try_again (many frames read past, more may be queued).
+  // interrupted (many frames read past, more may be queued).
   std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec);
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec);
 
