@@ -39,6 +39,7 @@ bool raw_link::fill(error_code& ec) {
   auto& q = *rx_;
   q.count = q.next = 0;
   q.came_short = false;
+  q.read_in = read_scope::current();
   int n;
   do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
   while (n < 0 && errno == EINTR);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/associator.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 #include <array>
@@ -13,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include "anysock/can/armed_wait.hpp"
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame.hpp"
 #include "anysock/can/protocol.hpp"
@@ -62,39 +64,68 @@ class raw_link {
   // scheduler then polls epoll between handlers: measured in the guest, an
   // epoll_wait per frame and three times the user-space instructions).
   // When the socket is empty:
-  //  - one thread runs the io_context: wait for readability. A batch that
-  //    came back short already met an empty socket (recvmmsg stops at
-  //    EAGAIN; an error it meets after a frame raised its own wake-up), and
-  //    this thread asks epoll only after the wait is queued, so no frame's
-  //    edge can be missed — and no read is spent on learning "empty".
+  //  - one thread runs the io_context: wait for readability, without the
+  //    epoll_ctl Asio's wait costs (armed_wait.hpp). A batch that came back
+  //    short already met an empty socket (recvmmsg stops at EAGAIN; an
+  //    error it meets after a frame raised its own wake-up), so no read is
+  //    spent on learning "empty" either — if this thread has not been back
+  //    in the scheduler since (read_scope): 3 system calls a round trip.
   //  - several threads may: another thread's epoll_wait could take an edge
   //    between our read and the wait, and the wait would then last until
   //    some later frame. Receive with Asio instead, which tries the socket
   //    again under the reactor's lock.
+  //
+  // A small op of its own, not async_compose: at one frame in flight the
+  // composed op's machinery (its frame, work tracking through the type-erased
+  // executor) was a third of the responder's user-space instructions per
+  // round trip (callgrind, guest).
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
-    return asio::async_compose<Token, void(error_code, std::size_t)>(
-        [this, b, &h, waited = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
-          if (waited) {
-            if (ec) return self.complete(ec, 0);
-            if (!one_thread_)  // Asio's receive put a frame in the batch's first slot
-              if (auto taken = take(b, h, rx_->frames[0], n)) return self.complete({}, *taken);
-          }
-          if (one_thread_ && rx_->empty_socket_seen()) {
-            waited = true;
-            return socket_.async_wait(raw::socket::wait_read, std::move(self));
-          }
-          n = try_receive(b, h, ec);
-          if (ec == asio::error::would_block) {
-            waited = true;
-            if (one_thread_) return socket_.async_wait(raw::socket::wait_read, std::move(self));
-            return socket_.async_receive(asio::buffer(&rx_->frames[0], sizeof(canfd_frame)), std::move(self));
-          }
-          if (ec == asio::error::interrupted) return asio::post(socket_.get_executor(), std::move(self));
-          self.complete(ec, n);
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this, b, &h](auto handler) {
+          receive_op<std::decay_t<decltype(handler)>>{this, b, &h, std::move(handler)}.run();
         },
-        token, socket_);
+        token);
   }
+
+  // The receive in flight: tries the batch and the socket, else waits (see
+  // above) and tries again. Asio finds the caller's executor, allocator and
+  // cancellation slot through it (the associator at the end of this file).
+  template <class Handler>
+  struct receive_op {
+    raw_link* link;
+    asio::mutable_buffer buffer;
+    message_header* header;
+    Handler handler;
+
+    void run() {
+      read_scope scope;  // touches no member: the link may be gone when it ends
+      raw_link& l = *link;
+      if (l.one_thread_ && l.rx_->empty_socket_seen()) return l.socket_.async_wait_known_empty(std::move(*this));
+      error_code ec;
+      std::size_t n = l.try_receive(buffer, *header, ec);
+      if (ec == asio::error::would_block) {
+        if (l.one_thread_) return l.socket_.async_wait_known_empty(std::move(*this));
+        return l.socket_.async_receive(asio::buffer(&l.rx_->frames[0], sizeof(canfd_frame)), std::move(*this));
+      }
+      if (ec == asio::error::interrupted) return asio::post(l.socket_.get_executor(), std::move(*this));
+      std::move(handler)(ec, n);
+    }
+    // Posted after reading past many frames.
+    void operator()() { run(); }
+    // The wait ended: a frame came (or the socket closed).
+    void operator()(error_code ec) {
+      if (ec) return std::move(handler)(ec, std::size_t{0});
+      run();
+    }
+    // Asio's receive put a frame in the batch's first slot (several threads).
+    void operator()(error_code ec, std::size_t n) {
+      if (ec) return std::move(handler)(ec, std::size_t{0});
+      if (auto taken = link->take(buffer, *header, link->rx_->frames[0], n))
+        return std::move(handler)(error_code{}, *taken);
+      run();
+    }
+  };
 
   // Sends the payload as one frame: on the mapped reply ID (responder) or on
   // h.id as given (client), with the FD flags the header carries.
@@ -128,17 +159,19 @@ class raw_link {
     static constexpr unsigned capacity = 16;  // 1.5 KiB per CAN link; 16 frames is half the bench's window
     rx_batch();
     // True once: when every frame is taken and the read that filled the
-    // batch stopped short of it (the socket was empty then).
+    // batch stopped short of it (the socket was empty then), in the
+    // read_scope still current.
     bool empty_socket_seen() {
       if (next < count || !came_short) return false;
       came_short = false;
-      return true;
+      return read_in != 0 && read_in == read_scope::current();
     }
     std::array<canfd_frame, capacity> frames;
     std::array<iovec, capacity> iov;
     std::array<mmsghdr, capacity> headers;
     unsigned count = 0, next = 0;
     bool came_short = false;
+    std::uint64_t read_in = 0;  // the read_scope the batch was read in
   };
   // Reads the next batch: false with would_block or the socket's error.
   bool fill(error_code& ec);
@@ -146,7 +179,7 @@ class raw_link {
   std::optional<std::size_t> take(asio::mutable_buffer b, message_header& h, const canfd_frame& k, std::size_t n);
   std::size_t build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec);
 
-  raw::socket socket_;
+  armed_raw_socket socket_;
   std::shared_ptr<const raw_config> config_;
   role role_;
   std::unique_ptr<rx_batch> rx_;     // stable address across moves of the link
@@ -161,3 +194,17 @@ result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, cons
                              raw_link::role r);
 
 }  // namespace anysock::can
+
+// A receive_op is its caller's handler as far as Asio is concerned.
+template <template <typename, typename> class Associator, class Handler, class Default>
+struct boost::asio::associator<Associator, anysock::can::raw_link::receive_op<Handler>, Default>
+    : Associator<Handler, Default> {
+  static typename Associator<Handler, Default>::type get(
+      const anysock::can::raw_link::receive_op<Handler>& op) noexcept {
+    return Associator<Handler, Default>::get(op.handler);
+  }
+  static auto get(const anysock::can::raw_link::receive_op<Handler>& op, const Default& d) noexcept
+      -> decltype(Associator<Handler, Default>::get(op.handler, d)) {
+    return Associator<Handler, Default>::get(op.handler, d);
+  }
+};
