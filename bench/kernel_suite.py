@@ -8,8 +8,9 @@ ratios in one table.
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
-it answers inside the sender's own system call) and a minimal blocking C
-responder (bench/reference/can_echo.c).
+it answers inside the sender's own system call), a minimal blocking C
+responder (bench/reference/can_echo.c) and the leanest event-loop C
+responder (bench/reference/can_echo_epoll.c: epoll, recvmmsg batches).
 RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
 anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
@@ -194,11 +195,12 @@ def run_here(a):
     ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
     can_rows = []
     can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
-    can_names = ["anysock", "cangw", "C responder"]
+    can_names = ["anysock", "cangw", "C responder", "C epoll"]
     starters = {
         "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn"]),
         "cangw": lambda: Cangw(ifc),
         "C responder": lambda: Server([os.path.join(b, "can_echo"), ifc, CAN_REQ, CAN_REP]),
+        "C epoll": lambda: Server([os.path.join(b, "can_echo_epoll"), ifc, CAN_REQ, CAN_REP]),
     }
     for window in (1, 32):
         results = {}
@@ -260,7 +262,8 @@ def run_here(a):
           f"every reply verified, none lost"
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
-                 [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder")])
+                 [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
+                  ("anysock / C epoll", "anysock", "C epoll")])
     if bt_rows:
         median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
@@ -288,7 +291,7 @@ def main():
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     place(a.placement)
-    for exe in ("anysock", "can_echo", "rfcomm_echo"):
+    for exe in ("anysock", "can_echo", "can_echo_epoll", "rfcomm_echo"):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
             fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release")
     if a.here or os.environ.get("ANYSOCK_KERNEL_HARNESS"):
