@@ -38,8 +38,7 @@ raw_link::rx_batch::rx_batch() : frames{}, iov{}, headers{} {
 bool raw_link::fill(error_code& ec) {
   auto& q = *rx_;
   q.count = q.next = 0;
-  q.came_short = false;
-  q.read_in = read_scope::current();
+  q.empty_in = 0;
   int n;
   do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
   while (n < 0 && errno == EINTR);
@@ -48,7 +47,7 @@ bool raw_link::fill(error_code& ec) {
     return false;
   }
   q.count = static_cast<unsigned>(n);
-  q.came_short = q.count < rx_batch::capacity;
+  if (q.count < rx_batch::capacity) q.empty_in = read_scope::current();
   return true;
 }
 

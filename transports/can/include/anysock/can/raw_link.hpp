@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <sys/socket.h>
 
@@ -162,16 +163,17 @@ class raw_link {
     // batch stopped short of it (the socket was empty then), in the
     // read_scope still current.
     bool empty_socket_seen() {
-      if (next < count || !came_short) return false;
-      came_short = false;
-      return read_in != 0 && read_in == read_scope::current();
+      if (next < count || !empty_in) return false;
+      const std::uint64_t scope = std::exchange(empty_in, 0);
+      return scope == read_scope::current();
     }
     std::array<canfd_frame, capacity> frames;
     std::array<iovec, capacity> iov;
     std::array<mmsghdr, capacity> headers;
     unsigned count = 0, next = 0;
-    bool came_short = false;
-    std::uint64_t read_in = 0;  // the read_scope the batch was read in
+    // The read_scope of the read that filled the batch and stopped short
+    // of it; 0 when it filled it, or once empty_socket_seen answered.
+    std::uint64_t empty_in = 0;
   };
   // Reads the next batch: false with would_block or the socket's error.
   bool fill(error_code& ec);
