@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
@@ -59,6 +60,7 @@ struct link_run {
   std::vector<std::byte> rx;
   clock::time_point last_progress = clock::now();
   bool closed = false, done = false;
+  bool sending = false;  // the writer's awaited send holds `tx`
 };
 
 struct worker {
@@ -111,7 +113,7 @@ struct worker {
     l.next_recv++;
     l.outstanding--;
     l.credits++;
-    l.wake.cancel_one();
+    if (l.link->is_stream()) l.wake.cancel_one();  // frame links: see after_reply
     if (st.phase.load(std::memory_order_relaxed) != measuring) return;
     totals.latency_ns.record(ns);
     totals.round_trips++;
@@ -125,6 +127,7 @@ struct worker {
   asio::awaitable<void> reader(link_run& l) {
     const std::size_t size = st.o.size;
     std::size_t off = 0;  // bytes of the current echo seen so far (streams)
+    unsigned inline_run = 0;  // frames handled since the thread last ran other work
     for (;;) {
       message_header h{};
       auto [ec, n] = co_await l.link->receive(asio::buffer(l.rx), h);
@@ -152,6 +155,16 @@ struct worker {
           break;
         }
         completed(l, now);
+        after_reply(l);
+        // A CAN link completes a receive inside the call when a frame is
+        // queued, and in Boost 1.81 the coroutine then resumes inside it:
+        // with replies sending the next request at once the socket need
+        // never empty, so without a pause now and then the stack would
+        // only grow (and the watchdog and other links never run).
+        if (++inline_run >= 64) {
+          inline_run = 0;
+          co_await asio::post(l.link->get_executor(), asio::use_awaitable);
+        }
         continue;
       }
       const std::byte* p = l.rx.data();
@@ -187,22 +200,63 @@ struct worker {
     l.wake.cancel();
   }
 
-  asio::awaitable<void> writer(link_run& l) {
-    const bool hold = st.o.hold.count() > 0;
-    l.credits = hold ? 1 : std::max<std::size_t>(st.o.pipeline, 1);
-    for (;;) {
-      while (l.credits == 0 && !l.closed && st.phase != stopping)
-        co_await l.wake.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (l.closed || st.phase == stopping) co_return;
-      if (hold && l.next_send == 1) {
-        l.credits = 0;  // idle from now on: wait for the stop
-        continue;
+  // May the next request go now? With --hold a link sends one, then idles.
+  bool may_send(const link_run& l) const {
+    if (l.credits == 0 || l.closed || st.phase == stopping) return false;
+    return !(st.o.hold.count() > 0 && l.next_send == 1);
+  }
+
+  void stamp_next(link_run& l) {
+    put_header(l.tx.data(), l.id, l.next_send, l.tx.size());
+    l.sent_at[l.next_send % l.sent_at.size()] = clock::now();
+  }
+
+  // Frame links: sends the requests the credit allows without blocking, so
+  // a reply sends the next request at once, without waking the writer (a
+  // timer, a coroutine switch and an Asio send op per message made the
+  // client, not the responder, the limit at 32 CAN frames in flight). A
+  // frame goes whole or not at all; a stream may take part of a message,
+  // so streams always send from the writer. False when the link would
+  // block: the writer's awaited send takes over.
+  bool send_inline(link_run& l) {
+    if (l.link->is_stream()) return false;
+    while (may_send(l)) {
+      stamp_next(l);
+      error_code ec;
+      l.link->try_send(asio::buffer(l.tx), st.o.header, ec);
+      if (ec == asio::error::would_block) return false;
+      if (ec) {
+        fail(l, fmt::format("link {}: sending failed: {}", l.id, ec.message()), false);
+        return true;
       }
-      put_header(l.tx.data(), l.id, l.next_send, l.tx.size());
-      l.sent_at[l.next_send % l.sent_at.size()] = clock::now();
       l.credits--;
       l.outstanding++;
+      l.next_send++;
+    }
+    return true;
+  }
+
+  // A frame link's reply returned a credit: spend it here, or let the
+  // writer (busy with an awaited send, or the link would block).
+  void after_reply(link_run& l) {
+    if (l.sending || !send_inline(l)) l.wake.cancel_one();
+  }
+
+  asio::awaitable<void> writer(link_run& l) {
+    l.credits = st.o.hold.count() > 0 ? 1 : std::max<std::size_t>(st.o.pipeline, 1);
+    for (;;) {
+      while (!may_send(l) && !l.closed && st.phase != stopping) {
+        if (st.o.hold.count() > 0 && l.next_send == 1) l.credits = 0;  // idle from now on: wait for the stop
+        co_await l.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      if (l.closed || st.phase == stopping) co_return;
+      if (send_inline(l)) continue;
+      stamp_next(l);
+      l.credits--;
+      l.outstanding++;
+      l.sending = true;
       auto [ec, n] = co_await l.link->send(asio::buffer(l.tx), st.o.header);
+      l.sending = false;
       if (ec) {
         fail(l, fmt::format("link {}: sending failed: {}", l.id, ec.message()), false);
         co_return;

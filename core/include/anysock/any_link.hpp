@@ -23,6 +23,8 @@ class any_link {
                                                                         message_header& h) = 0;
   virtual asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b,
                                                                      const message_header& h) = 0;
+  // The link's non-blocking send (see link.hpp): no coroutine frame.
+  virtual std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) = 0;
   virtual std::string peer() const = 0;
   virtual void close() = 0;
   virtual asio::any_io_executor get_executor() = 0;
@@ -41,6 +43,9 @@ class link_holder final : public any_link {
   asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b,
                                                              const message_header& h) override {
     co_return co_await link_.async_send(b, h, asio::as_tuple(asio::deferred));
+  }
+  std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) override {
+    return link_.try_send(b, h, ec);
   }
   std::string peer() const override { return link_.peer(); }
   void close() override { link_.close(); }
