@@ -276,11 +276,9 @@ TEST_F(CanEcho, BenchSmokeRawAndIsotp) {
 // none lost, with nothing building up on the client's stack.
 TEST_F(CanEcho, BenchKeepsThirtyTwoInFlightAgainstCangw) {
   run({"modprobe", "can-gw"}, 60s);  // rtnetlink does not load it on demand
-  const std::vector<std::string> rule{"-s", can0, "-d", can0, "-i", "-e", "-f", "123:C00007FF",
-                                      "-m", "SET:I:456.0.0000000000000000"};
-  std::vector<std::string> add{"cangw", "-A"};
-  add.insert(add.end(), rule.begin(), rule.end());
-  auto added = run(add, 30s);
+  auto added = run({"cangw", "-A", "-s", can0, "-d", can0, "-i", "-e", "-f", "123:C00007FF", "-m",
+                    "SET:I:456.0.0000000000000000"},
+                   30s);
   ASSERT_EQ(added.exit_code, 0) << "cangw -A (needs root and the can-gw module): " << added.err;
   struct flush_rules {
     ~flush_rules() { run({"cangw", "-F"}, 30s); }
