@@ -113,7 +113,6 @@ struct worker {
     l.next_recv++;
     l.outstanding--;
     l.credits++;
-    if (l.link->is_stream()) l.wake.cancel_one();  // frame links: see after_reply
     if (st.phase.load(std::memory_order_relaxed) != measuring) return;
     totals.latency_ns.record(ns);
     totals.round_trips++;
@@ -185,6 +184,7 @@ struct worker {
         if (off == size) {
           off = 0;
           completed(l, now);
+          after_reply(l);
         }
       }
       if (bad) {
@@ -236,8 +236,9 @@ struct worker {
     return true;
   }
 
-  // A frame link's reply returned a credit: spend it here, or let the
-  // writer (busy with an awaited send, or the link would block).
+  // A reply returned a credit: a frame link spends it here; the writer does
+  // for streams, or when it is busy with an awaited send, or the link would
+  // block.
   void after_reply(link_run& l) {
     if (l.sending || !send_inline(l)) l.wake.cancel_one();
   }
@@ -245,10 +246,8 @@ struct worker {
   asio::awaitable<void> writer(link_run& l) {
     l.credits = st.o.hold.count() > 0 ? 1 : std::max<std::size_t>(st.o.pipeline, 1);
     for (;;) {
-      while (!may_send(l) && !l.closed && st.phase != stopping) {
-        if (st.o.hold.count() > 0 && l.next_send == 1) l.credits = 0;  // idle from now on: wait for the stop
+      while (!may_send(l) && !l.closed && st.phase != stopping)
         co_await l.wake.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
       if (l.closed || st.phase == stopping) co_return;
       if (send_inline(l)) continue;
       stamp_next(l);
