@@ -81,3 +81,20 @@ TEST(Bench, NothingListeningIsExit3AndBadSizeIsExit2) {
   EXPECT_EQ(run_anysock({"bench", "tcp://[::1]:1", "-s", "4"}).exit_code, 2);
   EXPECT_EQ(run_anysock({"bench", "tcp://[::1"}).exit_code, 2);
 }
+
+// A run whose every link has ended has nothing left to measure: it stops
+// then, with the error, instead of idling out its --duration.
+TEST(Bench, RunEndsWhenEveryLinkHasFailed) {
+  asio::io_context io;
+  tcp::acceptor closer(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
+  std::thread peer([&] {
+    for (int i = 0; i < 2; ++i) closer.accept().close();
+  });
+  auto r = run_anysock({"bench", "tcp://[::1]:" + std::to_string(closer.local_endpoint().port()), "-c", "2",
+                        "-d", "600", "-w", "0", "--json"},
+                       120s);
+  peer.join();
+  EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
+  EXPECT_EQ(field(r.out, "errors"), "2") << r.out;
+  EXPECT_LT(std::stod(field(r.out, "seconds")), 600.0) << r.out;
+}

@@ -295,3 +295,38 @@ TEST_F(CanEcho, BenchKeepsThirtyTwoInFlightAgainstCangw) {
 }
 
 }  // namespace
+
+// A bus slower than its senders: the interface's transmit queue fills and
+// send() fails with ENOBUFS (real controllers do whenever the bus cannot
+// keep up; vcan has no queue of its own, so a token-bucket qdisc stands in
+// for the slow bus). Both ends must wait for room rather than end their
+// link: every request answered and verified, none lost, no error.
+TEST_F(CanEcho, FullTransmitQueueSlowsTheEchoButLosesNothing) {
+  const std::string ifc = "anysockq0";
+  auto added = run({"ip", "link", "add", "dev", ifc, "type", "vcan"}, 30s);
+  ASSERT_EQ(added.exit_code, 0) << "ip link add (needs root and the vcan module): " << added.err;
+  struct remove_interface {
+    std::string name;
+    ~remove_interface() { run({"ip", "link", "del", "dev", name}, 30s); }
+  } remove{ifc};
+  ASSERT_EQ(run({"ip", "link", "set", "up", ifc}, 30s).exit_code, 0);
+  // 100 kbit/s of 16-byte frames: ~780 a second, at most 4 queued.
+  auto tbf = run({"tc", "qdisc", "add", "dev", ifc, "root", "tbf", "rate", "100kbit", "burst", "64", "limit", "64"},
+                 30s);
+  ASSERT_EQ(tbf.exit_code, 0) << "tc qdisc add tbf (iproute2, sch_tbf): " << tbf.err;
+
+  const std::string uri = "can://" + ifc + "?rx=123&tx=456";
+  auto srv = serve_process::start({uri, "--log-level", "warn"});
+  auto r = run_anysock({"bench", uri, "-s", "8", "-p", "32", "-n", "500", "-w", "0", "--json"}, 300s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_GE(std::stoull("0" + json_field(r.out, "round_trips")), 500u) << r.out;
+  EXPECT_EQ(json_field(r.out, "mismatches"), "0");
+  EXPECT_EQ(json_field(r.out, "errors"), "0");
+  EXPECT_EQ(json_field(r.out, "lost"), "0");
+
+  // The queue really was full: each frame the qdisc dropped was an ENOBUFS.
+  auto stats = run({"tc", "-s", "qdisc", "show", "dev", ifc}, 30s);
+  auto at = stats.out.find("dropped ");
+  ASSERT_NE(at, std::string::npos) << stats.out;
+  EXPECT_GT(std::stoull(stats.out.substr(at + 8)), 0u) << stats.out;
+}

@@ -34,6 +34,7 @@ struct shared_state {
   std::atomic<std::uint64_t> measured{0};
   std::vector<std::byte> pattern;
   std::atomic<std::uint64_t> connected{0};
+  std::atomic<std::uint64_t> open_links{0};  // once none is, the run ends: nothing is left to measure
 };
 
 void put_header(std::byte* out, std::uint32_t id, std::uint32_t seq, std::size_t size) {
@@ -79,9 +80,13 @@ struct worker {
     (mismatch ? totals.mismatches : totals.errors)++;
     (mismatch ? st.progress.mismatches : st.progress.errors)++;
     if (totals.first_error.empty()) totals.first_error = std::move(why);
-    l.closed = true;
-    l.link->close();
+    end(l);
     l.wake.cancel();
+  }
+
+  void end(link_run& l) {
+    if (!std::exchange(l.closed, true)) st.open_links.fetch_sub(1);
+    l.link->close();
   }
 
   asio::awaitable<void> connector() {
@@ -94,6 +99,7 @@ struct worker {
         continue;
       }
       links.push_back(std::make_unique<link_run>(std::move(r).value(), id, st));
+      st.open_links++;
     }
   }
 
@@ -195,8 +201,7 @@ struct worker {
       }
     }
     l.done = true;
-    l.closed = true;
-    l.link->close();
+    end(l);
     l.wake.cancel();
   }
 
@@ -280,14 +285,12 @@ struct worker {
         if (stop) l.wake.cancel();
         if (l.closed) continue;
         if (stop && l.outstanding == 0) {
-          l.closed = true;
-          l.link->close();
+          end(l);
         } else if (now - l.last_progress > st.o.timeout && (l.outstanding > 0 || stop)) {
           if (!l.link->is_stream()) {
             totals.lost += l.outstanding;
             l.outstanding = 0;
-            l.closed = true;
-            l.link->close();
+            end(l);
           } else {
             fail(l, fmt::format("link {}: no echo for {} ms", l.id, st.o.timeout.count()), false);
           }
@@ -350,7 +353,7 @@ load_totals run_load(const registry& reg, const load_options& o, load_progress& 
     st.phase = measuring;
     progress.measuring = true;
     const auto deadline = start + o.duration;
-    while (st.phase == measuring && clock::now() < deadline)
+    while (st.phase == measuring && clock::now() < deadline && st.open_links > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   st.phase = stopping;

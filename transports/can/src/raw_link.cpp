@@ -109,8 +109,8 @@ std::size_t raw_link::try_send(asio::const_buffer b, const message_header& h, er
   auto mtu = build(b, h, k, ec);
   if (ec) return 0;
   socket_.send(asio::buffer(&k, mtu), 0, ec);
-  // A full transmit queue says ENOBUFS; treat it as "not now" and let the
-  // awaited send retry when the socket is writable.
+  // A full transmit queue says ENOBUFS: "not now"; the awaited send waits
+  // for room (queued_send.hpp).
   if (ec == asio::error::no_buffer_space) ec = asio::error::would_block;
   return ec ? 0 : b.size();
 }

@@ -6,6 +6,7 @@
 
 #include "anysock/can/config.hpp"
 #include "anysock/can/protocol.hpp"
+#include "anysock/can/queued_send.hpp"
 #include "anysock/link.hpp"
 
 namespace anysock::can {
@@ -32,16 +33,20 @@ class isotp_link {
   auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
     return socket_.async_receive(b, std::forward<Token>(token));
   }
+  // Waits while the interface's transmit queue is full (queued_send.hpp).
   template <class Token>
   auto async_send(asio::const_buffer b, const message_header&, Token&& token) {
-    return socket_.async_send(b, std::forward<Token>(token));
+    return async_send_queued(socket_, b, [this] { return description_; }, std::forward<Token>(token));
   }
-  // The socket is non-blocking (open_isotp): a PDU whole, or would_block.
+  // The socket is non-blocking (open_isotp): a PDU whole, or would_block
+  // (also when the transmit queue is full: the awaited send waits for room).
   std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
     return socket_.receive(b, 0, ec);
   }
   std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
-    return socket_.send(b, 0, ec);
+    std::size_t n = socket_.send(b, 0, ec);
+    if (ec == asio::error::no_buffer_space) ec = asio::error::would_block;
+    return n;
   }
 
  private:

@@ -19,6 +19,7 @@
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame.hpp"
 #include "anysock/can/protocol.hpp"
+#include "anysock/can/queued_send.hpp"
 #include "anysock/executor_threads.hpp"
 #include "anysock/link.hpp"
 
@@ -129,7 +130,8 @@ class raw_link {
   };
 
   // Sends the payload as one frame: on the mapped reply ID (responder) or on
-  // h.id as given (client), with the FD flags the header carries.
+  // h.id as given (client), with the FD flags the header carries; waits
+  // while the interface's transmit queue is full (queued_send.hpp).
   template <class Token>
   auto async_send(asio::const_buffer b, const message_header& h, Token&& token) {
     canfd_frame k{};
@@ -142,7 +144,8 @@ class raw_link {
           if (ec) return self.complete(ec, 0);
           if (!started) {
             started = true;
-            return socket_.async_send(asio::buffer(out.get(), mtu), std::move(self));
+            return async_send_queued(socket_, asio::buffer(out.get(), mtu), [this] { return peer(); },
+                                     std::move(self));
           }
           self.complete(e, e ? 0 : size);
         },
