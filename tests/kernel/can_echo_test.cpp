@@ -296,6 +296,46 @@ TEST_F(CanEcho, BenchKeepsThirtyTwoInFlightAgainstCangw) {
 
 }  // namespace
 
+// A vcan of a test's own, for a test that changes its interface; removed
+// at the end of the test.
+struct private_vcan {
+  explicit private_vcan(std::string n) : name(std::move(n)) {
+    auto added = run({"ip", "link", "add", "dev", name, "type", "vcan"}, 30s);
+    EXPECT_EQ(added.exit_code, 0) << "ip link add (needs root and the vcan module): " << added.err;
+    up = added.exit_code == 0 && run({"ip", "link", "set", "up", name}, 30s).exit_code == 0;
+  }
+  ~private_vcan() { run({"ip", "link", "del", "dev", name}, 30s); }
+  std::string name;
+  bool up = false;
+};
+
+// Every bitrate change on a real controller takes its interface down and up
+// again. The kernel tells the responder's socket once (ENETDOWN); the
+// responder must say so and answer again once the interface is back. With
+// one thread and with two (the link then waits through Asio's receive).
+TEST_F(CanEcho, ResponderAnswersAgainAfterTheInterfaceWentDownAndUp) {
+  private_vcan bus("anysockd0");
+  ASSERT_TRUE(bus.up);
+  const std::string uri = "can://" + bus.name + "?rx=123&tx=456";
+  for (const char* threads : {"1", "2"}) {
+    SCOPED_TRACE(std::string("--threads ") + threads);
+    auto srv = serve_process::start({uri, "--threads", threads});
+    auto before = run_anysock({"send", uri, "123#11"}, 120s);
+    EXPECT_EQ(before.exit_code, 0) << before.err;
+    ASSERT_EQ(run({"ip", "link", "set", "down", bus.name}, 30s).exit_code, 0);
+    ASSERT_EQ(run({"ip", "link", "set", "up", bus.name}, 30s).exit_code, 0);
+    auto after = run_anysock({"send", uri, "123#22"}, 120s);
+    EXPECT_EQ(after.exit_code, 0) << after.err;
+    EXPECT_EQ(after.out, "  " + bus.name + "  456   [1]  22\n");
+    srv.proc.signal(SIGTERM);
+    auto r = srv.proc.wait(60s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("went down"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("up again"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("closed:"), std::string::npos) << "the link must outlive the interface's down: " << r.err;
+  }
+}
+
 // A bus slower than its senders: the interface's transmit queue fills and
 // send() fails with ENOBUFS (real controllers do whenever the bus cannot
 // keep up; vcan has no queue of its own, so a token-bucket qdisc stands in
@@ -303,13 +343,8 @@ TEST_F(CanEcho, BenchKeepsThirtyTwoInFlightAgainstCangw) {
 // link: every request answered and verified, none lost, no error.
 TEST_F(CanEcho, FullTransmitQueueSlowsTheEchoButLosesNothing) {
   const std::string ifc = "anysockq0";
-  auto added = run({"ip", "link", "add", "dev", ifc, "type", "vcan"}, 30s);
-  ASSERT_EQ(added.exit_code, 0) << "ip link add (needs root and the vcan module): " << added.err;
-  struct remove_interface {
-    std::string name;
-    ~remove_interface() { run({"ip", "link", "del", "dev", name}, 30s); }
-  } remove{ifc};
-  ASSERT_EQ(run({"ip", "link", "set", "up", ifc}, 30s).exit_code, 0);
+  private_vcan bus(ifc);
+  ASSERT_TRUE(bus.up);
   // 100 kbit/s of 16-byte frames: ~780 a second, at most 4 queued.
   auto tbf = run({"tc", "qdisc", "add", "dev", ifc, "root", "tbf", "rate", "100kbit", "burst", "64", "limit", "64"},
                  30s);

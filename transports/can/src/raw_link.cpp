@@ -13,18 +13,33 @@
 namespace anysock::can {
 namespace {
 
-std::string ifname(const raw::socket& s) {
+}  // namespace
+
+std::string raw_link::interface_name() const {
   error_code ec;
-  auto ep = s.local_endpoint(ec);
+  auto ep = socket_.local_endpoint(ec);
   char name[IF_NAMESIZE] = "?";
   if (!ec) if_indextoname(static_cast<unsigned>(ep.interface_index()), name);
   return name;
 }
 
-}  // namespace
-
 std::string raw_link::peer() const {
-  return fmt::format("can bus {}", ifname(socket_));
+  return fmt::format("can bus {}", interface_);
+}
+
+void raw_link::went_down() {
+  if (!down_)
+    spdlog::warn("{}: the interface went down; waiting for it to come back up (`ip link set {} up`)", peer(),
+                 interface_);
+  down_ = true;
+}
+
+bool raw_link::reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu) {
+  if (ec != asio::error::network_down || role_ != role::responder) return false;
+  spdlog::warn("{}: reply {} not sent: the interface is down", peer(),
+               format_frame(from_kernel(&k, mtu)));
+  ec = {};
+  return true;
 }
 
 raw_link::rx_batch::rx_batch() : frames{}, iov{}, headers{} {
@@ -42,6 +57,11 @@ bool raw_link::fill(error_code& ec) {
   int n;
   do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
   while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == ENETDOWN) {
+    went_down();
+    ec = asio::error::interrupted;  // read again: frames queued before it went down are still there
+    return false;
+  }
   if (n <= 0) {
     ec = n < 0 ? error_code(errno, asio::error::get_system_category()) : error_code(asio::error::would_block);
     return false;
@@ -55,8 +75,12 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
                                           std::size_t n) {
   if (n != CAN_MTU && n != CANFD_MTU) return std::nullopt;  // not a frame we know
   frame f = from_kernel(&k, n);
+  if (down_) {
+    down_ = false;
+    spdlog::info("{}: the interface is up again, frames are coming", peer());
+  }
   if (f.error()) {
-    spdlog::warn("{}: error frame {}", peer(), format_candump(f, ifname(socket_)));
+    spdlog::warn("{}: error frame {}", peer(), format_candump(f, interface_));
     return std::nullopt;
   }
   if (f.remote()) {
@@ -112,6 +136,7 @@ std::size_t raw_link::try_send(asio::const_buffer b, const message_header& h, er
   // A full transmit queue says ENOBUFS: "not now"; the awaited send waits
   // for room (queued_send.hpp).
   if (ec == asio::error::no_buffer_space) ec = asio::error::would_block;
+  if (reply_lost_to_down_interface(ec, k, mtu)) return b.size();
   return ec ? 0 : b.size();
 }
 

@@ -44,7 +44,7 @@ class raw_link {
   enum class role { responder, client };
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
       : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<rx_batch>()),
-        one_thread_(runs_on_one_thread(socket_.get_executor())) {}
+        one_thread_(runs_on_one_thread(socket_.get_executor())), interface_(interface_name()) {}
   static raw_link closed(const asio::any_io_executor& ex) {
     return raw_link(raw::socket(ex), std::make_shared<raw_config>(), role::client);
   }
@@ -60,6 +60,10 @@ class raw_link {
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
+  // The interface going down (`ip link set can0 down`, as every bitrate
+  // change needs) does not end the link: the kernel reports it once and
+  // the socket hears the bus again once it is back up (candump does the
+  // same). Logged both ways.
   // Frames are read in batches (recvmmsg) without blocking: under load one
   // system call takes every queued frame, and a frame taken here costs no
   // posted completion (Asio's own receive posts one per frame, and its
@@ -122,6 +126,10 @@ class raw_link {
     }
     // Asio's receive put a frame in the batch's first slot (several threads).
     void operator()(error_code ec, std::size_t n) {
+      if (ec == asio::error::network_down) {
+        link->went_down();
+        return run();
+      }
       if (ec) return std::move(handler)(ec, std::size_t{0});
       if (auto taken = link->take(buffer, *header, link->rx_->frames[0], n))
         return std::move(handler)(error_code{}, *taken);
@@ -147,6 +155,7 @@ class raw_link {
             return async_send_queued(socket_, asio::buffer(out.get(), mtu), [this] { return peer(); },
                                      std::move(self));
           }
+          if (reply_lost_to_down_interface(e, *out, mtu)) return self.complete(e, size);
           self.complete(e, e ? 0 : size);
         },
         token, socket_);
@@ -183,6 +192,13 @@ class raw_link {
   // A frame read into the batch: copies its payload out if it is one to deliver.
   std::optional<std::size_t> take(asio::mutable_buffer b, message_header& h, const canfd_frame& k, std::size_t n);
   std::size_t build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec);
+  std::string interface_name() const;
+  // The kernel said ENETDOWN on a read: log it, and that frames come again.
+  void went_down();
+  // A responder's reply that found the interface down is dropped with a
+  // warning and the link goes on (true; ec cleared): the request came while
+  // the bus was up, no peer can hear the reply now. A client's send fails.
+  bool reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu);
 
   armed_raw_socket socket_;
   std::shared_ptr<const raw_config> config_;
@@ -191,6 +207,8 @@ class raw_link {
   canid_t expected_ = 0;             // client: the reply ID of the last frame sent
   bool expecting_ = false;
   bool one_thread_;  // how to wait: see async_receive
+  bool down_ = false;  // the last read said ENETDOWN and no frame came since
+  std::string interface_;  // its name, for messages (kept: a closed socket has none)
 };
 
 // Opens CAN_RAW on the named interface with one clear error for each way
