@@ -1,6 +1,7 @@
 #include "anysock/server.hpp"
 
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace anysock {
@@ -23,7 +24,7 @@ std::size_t server::open_links() const {
 }
 
 std::shared_ptr<session> server::admit(const std::shared_ptr<const std::string>& endpoint, std::string peer,
-                                       asio::any_io_executor link_executor) {
+                                       asio::any_io_executor link_executor, bool only_link) {
   std::size_t open = 0;
   {
     std::lock_guard lock(mutex_);
@@ -34,7 +35,7 @@ std::shared_ptr<session> server::admit(const std::shared_ptr<const std::string>&
       return nullptr;
     }
     auto s = std::make_shared<session>(endpoint, std::move(peer), std::move(link_executor),
-                                       opts_.idle_timeout.count() > 0);
+                                       opts_.idle_timeout.count() > 0, only_link);
     sessions_.insert(s);
     open = sessions_.size();
     spdlog::info("{}: link from {} ({} open)", *endpoint, s->peer(), open);
@@ -60,7 +61,28 @@ void server::finished(const std::shared_ptr<session>& s, const error_code& why) 
     how = "closed: " + why.message();
   spdlog::info("{}: link from {} {} after {} messages, {} bytes ({} open)", s->endpoint(), s->peer(),
                how, s->messages(), s->bytes_in(), left);
+  if (s->only_link() && !stopping_ && why != asio::error::operation_aborted) {
+    // Nothing will be served on this endpoint again: stop rather than run on
+    // looking healthy (a supervisor restarts a failed service).
+    {
+      std::lock_guard lock(mutex_);
+      if (failure_.empty())
+        failure_ = fmt::format("{}: its link to {} ended ({}); nothing is served there any more", s->endpoint(),
+                               s->peer(), why.message());
+    }
+    spdlog::error("{}: link to {} ended: {}; shutting down", s->endpoint(), s->peer(), why.message());
+    shutdown();
+  }
   if (left == 0 && stopping_) asio::post(strand_, [this] { all_gone(); });
+}
+
+void server::when_stopped(std::function<void()> done) {
+  asio::post(strand_, [this, done = std::move(done)]() mutable { done_ = std::move(done); });
+}
+
+std::string server::failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
 }
 
 void server::close_session(const std::shared_ptr<session>& s, bool only_if_idle) {
@@ -83,7 +105,7 @@ asio::awaitable<void> server::sweep_idle() {
     {
       std::lock_guard lock(mutex_);
       for (auto& s : sessions_)
-        if (now - s->last_activity() > opts_.idle_timeout) idle.push_back(s);
+        if (s->tracks_activity() && now - s->last_activity() > opts_.idle_timeout) idle.push_back(s);
     }
     for (auto& s : idle) {
       spdlog::info("{}: closing link from {}: idle for more than {} ms", s->endpoint(), s->peer(),
@@ -99,7 +121,7 @@ void server::shutdown(std::function<void()> done) {
       if (done) done_ = std::move(done);
       return;
     }
-    done_ = std::move(done);
+    if (done) done_ = std::move(done);
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;

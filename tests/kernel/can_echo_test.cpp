@@ -336,6 +336,25 @@ TEST_F(CanEcho, ResponderAnswersAgainAfterTheInterfaceWentDownAndUp) {
   }
 }
 
+// A bus link is the service on that bus, not a peer's visit: --idle-timeout
+// never closes it. When its interface is removed nothing can be served
+// there again, so serve stops: exit 3 and one line that says why.
+TEST_F(CanEcho, BusLinkOutlivesIdleTimeoutAndServeStopsWhenItsInterfaceIsRemoved) {
+  private_vcan bus("anysockr0");
+  ASSERT_TRUE(bus.up);
+  const std::string uri = "can://" + bus.name + "?rx=123&tx=456";
+  auto srv = serve_process::start({uri, "--idle-timeout", "0.5"});
+  std::this_thread::sleep_for(2s);  // idle for four timeouts
+  auto r = run_anysock({"send", uri, "123#11"}, 120s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(run({"ip", "link", "del", "dev", bus.name}, 30s).exit_code, 0);
+  auto s = srv.proc.wait(120s);
+  EXPECT_EQ(s.exit_code, 3) << s.err;
+  EXPECT_NE(s.err.find("anysock: " + uri + ": its link to can bus " + bus.name + " ended (No such device)"),
+            std::string::npos)
+      << s.err;
+}
+
 // A bus slower than its senders: the interface's transmit queue fills and
 // send() fails with ENOBUFS (real controllers do whenever the bus cannot
 // keep up; vcan has no queue of its own, so a token-bucket qdisc stands in

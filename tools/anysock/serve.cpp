@@ -85,6 +85,9 @@ int serve(const registry& reg, const serve_args& a) {
 
   auto signal_strand = asio::make_strand(io);
   asio::signal_set signals(signal_strand, SIGINT, SIGTERM);
+  // However the server stops (a signal, or an endpoint it can no longer
+  // serve), the signal wait is the last work keeping io.run() going.
+  srv.when_stopped([&] { asio::post(signal_strand, [&] { signals.cancel(); }); });
   asio::co_spawn(
       signal_strand,
       [&]() -> asio::awaitable<void> {
@@ -94,7 +97,7 @@ int serve(const registry& reg, const serve_args& a) {
           if (seen == 0) {
             spdlog::info("{} received: finishing echoes in flight (again to stop at once)",
                          sig == SIGINT ? "SIGINT" : "SIGTERM");
-            srv.shutdown([&] { asio::post(signal_strand, [&] { signals.cancel(); }); });
+            srv.shutdown();
           } else {
             spdlog::warn("second signal: closing every link now");
             srv.abort();
@@ -108,6 +111,7 @@ int serve(const registry& reg, const serve_args& a) {
   io.run();
   for (auto& w : workers) w.join();
   spdlog::info("stopped");
+  if (auto why = srv.failure(); !why.empty()) return fail(error{make_error_code(std::errc::io_error), why});
   return exit_ok;
 }
 

@@ -71,16 +71,23 @@ class server {
   // Stop accepting, let links finish the echo they are in, close the rest;
   // after drain_timeout close everything. `done` runs once all links are gone.
   void shutdown(std::function<void()> done = {});
+  // What runs once all links are gone after any shutdown, including one the
+  // server starts itself (see failure()); shutdown(done) replaces it.
+  void when_stopped(std::function<void()> done);
   // Close every link now.
   void abort();
 
   std::size_t open_links() const;
   bool stopping() const { return stopping_.load(); }
+  // Set when an endpoint's only link ended with an error (its interface was
+  // removed, say): the server shuts down, as nothing is served there any
+  // more. One line for people; empty when the server stopped as asked.
+  std::string failure() const;
 
   // For listeners: admit a new link, or nullptr when the limit is reached or
-  // the server is stopping (the caller closes the link).
+  // the server is stopping (the caller closes the link). only_link: see session.
   std::shared_ptr<session> admit(const std::shared_ptr<const std::string>& endpoint, std::string peer,
-                                 asio::any_io_executor link_executor);
+                                 asio::any_io_executor link_executor, bool only_link = false);
   void finished(const std::shared_ptr<session>& s, const error_code& why);
 
   // Runs the echo on a link; the link and session are released when it ends.
@@ -105,6 +112,7 @@ class server {
   std::unordered_set<std::shared_ptr<session>> sessions_;
   std::atomic<bool> stopping_{false};
   std::function<void()> done_;
+  std::string failure_;  // guarded by mutex_
 };
 
 // Runs the accept loop of any acceptor, handing each link to the server.
@@ -137,7 +145,7 @@ class basic_listener final : public listener {
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      auto s = srv.admit(endpoint, l.peer(), l.get_executor());
+      auto s = srv.admit(endpoint, l.peer(), l.get_executor(), one_link);
       if (!s) {
         l.close();
         continue;
@@ -146,6 +154,8 @@ class basic_listener final : public listener {
     }
   }
 
+  // An acceptor of a family with no connections yields one link, ever.
+  static constexpr bool one_link = requires { requires A::yields_one_link; };
   A acceptor_;
 };
 

@@ -15,14 +15,19 @@ namespace anysock {
 
 class session {
  public:
+  // only_link: the listener's one link (a CAN bus, an ISO-TP ID pair), which
+  // is the service there rather than one peer's visit: never idle-closed,
+  // and its end is the end of serving that endpoint.
   session(std::shared_ptr<const std::string> endpoint, std::string peer, boost::asio::any_io_executor ex,
-          bool track_activity)
+          bool track_activity, bool only_link = false)
       : endpoint_(std::move(endpoint)), peer_(std::move(peer)), executor_(std::move(ex)),
-        track_activity_(track_activity) {
+        track_activity_(track_activity && !only_link), only_link_(only_link) {
     touch();
   }
 
   const std::string& endpoint() const { return *endpoint_; }
+  bool only_link() const { return only_link_; }
+  bool tracks_activity() const { return track_activity_; }
   const std::string& peer() const { return peer_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
@@ -60,6 +65,7 @@ class session {
   std::string peer_;
   boost::asio::any_io_executor executor_;
   bool track_activity_;
+  bool only_link_;
   std::atomic<std::int64_t> last_activity_{0};
   std::atomic<bool> busy_{false};
   std::atomic<bool> draining_{false};

@@ -17,6 +17,7 @@ template <link L>
 class single_link_acceptor {
  public:
   using link_type = L;
+  static constexpr bool yields_one_link = true;
 
   single_link_acceptor(L l, std::string name)
       : executor_(l.get_executor()), link_(std::move(l)), name_(std::move(name)),
