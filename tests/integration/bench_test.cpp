@@ -14,27 +14,15 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-namespace {
-
-// The value of "key": in the one-line JSON summary, as text.
-std::string field(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\":");
-  if (at == std::string::npos) return "";
-  at += key.size() + 3;
-  return json.substr(at, json.find_first_of(",}", at) - at);
-}
-
-}  // namespace
-
 TEST(Bench, CountedRunAgainstServeIsVerified) {
   auto srv = serve_process::start({"tcp://[::1]:0", "--log-level", "warn"});
   auto r = run_anysock({"bench", srv.bound[0], "-c", "4", "-p", "2", "-n", "400", "-w", "0", "--json"}, 120s);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  EXPECT_GE(std::stoull(field(r.out, "round_trips")), 400u) << r.out;
-  EXPECT_EQ(field(r.out, "mismatches"), "0");
-  EXPECT_EQ(field(r.out, "errors"), "0");
-  EXPECT_EQ(field(r.out, "connected"), "4");
-  EXPECT_GT(std::stoull(field(r.out, "p99")), 0u);
+  EXPECT_GE(std::stoull(json_field(r.out, "round_trips")), 400u) << r.out;
+  EXPECT_EQ(json_field(r.out, "mismatches"), "0");
+  EXPECT_EQ(json_field(r.out, "errors"), "0");
+  EXPECT_EQ(json_field(r.out, "connected"), "4");
+  EXPECT_GT(std::stoull(json_field(r.out, "p99")), 0u);
 }
 
 TEST(Bench, LargeMessagesAndHumanSummary) {
@@ -50,7 +38,7 @@ TEST(Bench, IdleHoldKeepsLinksOpen) {
   auto srv = serve_process::start({"tcp://[::1]:0", "--log-level", "warn"});
   auto r = run_anysock({"bench", srv.bound[0], "-c", "200", "--hold", "0.5", "--json"}, 120s);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  EXPECT_EQ(field(r.out, "connected"), "200");
+  EXPECT_EQ(json_field(r.out, "connected"), "200");
 }
 
 TEST(Bench, CorruptingServerIsAMismatchAndExit1) {
@@ -70,14 +58,14 @@ TEST(Bench, CorruptingServerIsAMismatchAndExit1) {
                        60s);
   peer.join();
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(field(r.out, "mismatches"), "1") << r.out;
+  EXPECT_EQ(json_field(r.out, "mismatches"), "1") << r.out;
   EXPECT_NE(r.err.find("differs"), std::string::npos) << r.err;
 }
 
 TEST(Bench, NothingListeningIsExit3AndBadSizeIsExit2) {
   auto r = run_anysock({"bench", "tcp://[::1]:1", "-c", "3", "-d", "1", "--json"}, 60s);
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(field(r.out, "connect_failures"), "3") << r.out;
+  EXPECT_EQ(json_field(r.out, "connect_failures"), "3") << r.out;
   EXPECT_EQ(run_anysock({"bench", "tcp://[::1]:1", "-s", "4"}).exit_code, 2);
   EXPECT_EQ(run_anysock({"bench", "tcp://[::1"}).exit_code, 2);
 }
@@ -95,6 +83,6 @@ TEST(Bench, RunEndsWhenEveryLinkHasFailed) {
                        120s);
   peer.join();
   EXPECT_EQ(r.exit_code, 1) << r.err << r.out;
-  EXPECT_EQ(field(r.out, "errors"), "2") << r.out;
-  EXPECT_LT(std::stod(field(r.out, "seconds")), 600.0) << r.out;
+  EXPECT_EQ(json_field(r.out, "errors"), "2") << r.out;
+  EXPECT_LT(std::stod(json_field(r.out, "seconds")), 600.0) << r.out;
 }

@@ -44,6 +44,15 @@ inline process_result run_anysock(std::vector<std::string> args, std::chrono::mi
   return run(args, timeout, input);
 }
 
+// The value of "key": in `anysock bench --json`'s one-line summary, as text
+// ("" when absent).
+inline std::string json_field(const std::string& json, const std::string& key) {
+  auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return "";
+  at += key.size() + 3;
+  return json.substr(at, json.find_first_of(",}", at) - at);
+}
+
 // Lines of text, without the trailing newline.
 inline std::size_t line_count(const std::string& s) {
   std::size_t n = 0;

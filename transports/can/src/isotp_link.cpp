@@ -1,10 +1,21 @@
 #include "anysock/can/isotp_link.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "anysock/can/interface.hpp"
 
 namespace anysock::can {
+
+void isotp_link::went_down() {
+  if (!down_) spdlog::warn("{}: the interface went down; waiting for it to come back up", description_);
+  down_ = true;
+}
+
+void isotp_link::came_back() {
+  down_ = false;
+  spdlog::info("{}: the interface is up again, messages are coming", description_);
+}
 
 result<isotp::socket> open_isotp(const uri& u, const asio::any_io_executor& ex, const isotp_config& c) {
   isotp::socket s(ex);

@@ -2,6 +2,7 @@
 // classic, more with FD), segmented and flow-controlled by the kernel.
 #pragma once
 
+#include <boost/asio/compose.hpp>
 #include <string>
 
 #include "anysock/can/config.hpp"
@@ -29,9 +30,25 @@ class isotp_link {
     socket_.close(ignored);
   }
 
+  // The interface going down (a bitrate change) does not end the link: the
+  // kernel reports it once (ENETDOWN) and the socket hears the bus again
+  // once it is back up; logged both ways, as the CAN_RAW link does.
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
-    return socket_.async_receive(b, std::forward<Token>(token));
+    return asio::async_compose<Token, void(error_code, std::size_t)>(
+        [this, b, started = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
+          if (started && ec == asio::error::network_down) {
+            went_down();
+            started = false;
+          }
+          if (!started) {
+            started = true;
+            return socket_.async_receive(b, std::move(self));
+          }
+          if (!ec && down_) came_back();
+          self.complete(ec, n);
+        },
+        token, socket_);
   }
   // Waits while the interface's transmit queue is full (queued_send.hpp).
   template <class Token>
@@ -41,7 +58,14 @@ class isotp_link {
   // The socket is non-blocking (open_isotp): a PDU whole, or would_block
   // (also when the transmit queue is full: the awaited send waits for room).
   std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
-    return socket_.receive(b, 0, ec);
+    std::size_t n = socket_.receive(b, 0, ec);
+    if (ec == asio::error::network_down) {
+      went_down();
+      ec = asio::error::interrupted;  // try again: see link.hpp
+    } else if (!ec && down_) {
+      came_back();
+    }
+    return n;
   }
   std::size_t try_send(asio::const_buffer b, const message_header&, error_code& ec) {
     std::size_t n = socket_.send(b, 0, ec);
@@ -50,8 +74,12 @@ class isotp_link {
   }
 
  private:
+  void went_down();
+  void came_back();
+
   isotp::socket socket_;
   std::string description_;
+  bool down_ = false;  // the last read said ENETDOWN and no message came since
 };
 
 result<isotp::socket> open_isotp(const uri& u, const asio::any_io_executor& ex, const isotp_config& c);
