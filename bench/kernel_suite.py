@@ -10,7 +10,9 @@ CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
 it answers inside the sender's own system call), a minimal blocking C
 responder (bench/reference/can_echo.c) and the leanest event-loop C
-responder (bench/reference/can_echo_epoll.c: epoll, recvmmsg batches).
+responder (bench/reference/can_echo_epoll.c: epoll, recvmmsg batches), and
+one that sleeps only in io_uring_enter (bench/reference/can_echo_uring.c:
+one system call a round trip).
 RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
 anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
@@ -195,12 +197,13 @@ def run_here(a):
     ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
     can_rows = []
     can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
-    can_names = ["anysock", "cangw", "C responder", "C epoll"]
+    can_names = ["anysock", "cangw", "C responder", "C epoll", "C io_uring"]
     starters = {
         "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn"]),
         "cangw": lambda: Cangw(ifc),
         "C responder": lambda: Server([os.path.join(b, "can_echo"), ifc, CAN_REQ, CAN_REP]),
         "C epoll": lambda: Server([os.path.join(b, "can_echo_epoll"), ifc, CAN_REQ, CAN_REP]),
+        "C io_uring": lambda: Server([os.path.join(b, "can_echo_uring"), ifc, CAN_REQ, CAN_REP]),
     }
     for window in (1, 32):
         results = {}
@@ -263,7 +266,7 @@ def run_here(a):
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
-                  ("anysock / C epoll", "anysock", "C epoll")])
+                  ("anysock / C epoll", "anysock", "C epoll"), ("C io_uring / C", "C io_uring", "C responder")])
     if bt_rows:
         median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
@@ -291,9 +294,10 @@ def main():
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     place(a.placement)
-    for exe in ("anysock", "can_echo", "can_echo_epoll", "rfcomm_echo"):
+    for exe in ("anysock", "can_echo", "can_echo_epoll", "can_echo_uring", "rfcomm_echo"):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
-            fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release")
+            fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release"
+                 + (" (it needs liburing-dev: scripts/install-deps.sh)" if exe == "can_echo_uring" else ""))
     if a.here or os.environ.get("ANYSOCK_KERNEL_HARNESS"):
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),

@@ -9,7 +9,8 @@ build_packages=(cmake make g++ pkg-config
   libboost1.81-dev libspdlog-dev libfmt-dev libcli11-dev libbluetooth-dev)
 # Real peers the tests run against, and GoogleTest. dpkg-dev: dpkg-shlibdeps,
 # which cpack needs to compute the .deb's Depends (tests/install).
-test_packages=(libgtest-dev libgmock-dev libbenchmark-dev socat netcat-openbsd python3 dpkg-dev)
+# liburing-dev: the io_uring reference responder of bench/kernel_suite.py.
+test_packages=(libgtest-dev libgmock-dev libbenchmark-dev socat netcat-openbsd python3 dpkg-dev liburing-dev)
 
 wanted=("${build_packages[@]}")
 [[ "${1:-}" == "--build" ]] || wanted+=("${test_packages[@]}")
