@@ -11,9 +11,6 @@
 #include "anysock/can/interface.hpp"
 
 namespace anysock::can {
-namespace {
-
-}  // namespace
 
 std::string raw_link::interface_name() const {
   error_code ec;
