@@ -73,6 +73,30 @@ TEST_F(CanBus, ResponderAnswersAgainAfterTheInterfaceWentDownAndUp) {
   EXPECT_NE(r.err.find("up again"), std::string::npos) << r.err;
 }
 
+// A tester's broken ISO-TP transfer is the peer's problem, not the end of
+// the service: the kernel reports it on the responder's socket once
+// (EILSEQ for a consecutive frame out of sequence, ETIMEDOUT for one that
+// never comes); the responder logs it and answers the next message.
+TEST_F(CanBus, IsotpResponderOutlivesBrokenTransfers) {
+  private_vcan bus("anysocki0");
+  ASSERT_TRUE(bus.up);
+  auto srv = serve_process::start({"isotp://" + bus.name + "?rx=7E0&tx=7E8"});
+  // A first frame announcing 20 bytes, then consecutive frame 5 where 1 is due.
+  ASSERT_EQ(run({"cansend", bus.name, "7E0#1014010203040506"}, 30s).exit_code, 0);
+  ASSERT_EQ(run({"cansend", bus.name, "7E0#2507080910111213"}, 30s).exit_code, 0);
+  // A first frame and nothing after it: the kernel gives up after 1 s.
+  ASSERT_EQ(run({"cansend", bus.name, "7E0#1014010203040506"}, 30s).exit_code, 0);
+  std::this_thread::sleep_for(3s);
+  auto r = run_anysock({"send", "isotp://" + bus.name + "?rx=7E8&tx=7E0", "still here"}, 120s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "still here\n");
+  srv.proc.signal(SIGTERM);
+  auto s = srv.proc.wait(60s);
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.err.find("out of sequence"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("never came"), std::string::npos) << s.err;
+}
+
 // A bus link is the service on that bus, not a peer's visit: --idle-timeout
 // never closes it. When its interface is removed nothing can be served
 // there again, so serve stops: exit 3 and one line that says why.

@@ -1,5 +1,7 @@
 #include "anysock/can/isotp_link.hpp"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -7,9 +9,23 @@
 
 namespace anysock::can {
 
-void isotp_link::went_down() {
-  if (!down_) spdlog::warn("{}: the interface went down; waiting for it to come back up", description_);
-  down_ = true;
+bool isotp_link::outlived(const error_code& ec) {
+  if (ec.category() != asio::error::get_system_category()) return false;
+  const char* what = nullptr;
+  switch (ec.value()) {
+    case ENETDOWN:
+      if (!down_) spdlog::warn("{}: the interface went down; waiting for it to come back up", description_);
+      down_ = true;
+      return true;
+    case EILSEQ: what = "a consecutive frame out of sequence"; break;
+    case EBADMSG: what = "wrong padding"; break;
+    case EMSGSIZE: what = "too long for this socket, or the peer's flow control said overflow"; break;
+    case ETIMEDOUT: what = "a consecutive frame that never came"; break;
+    case ECOMM: what = "our multi-frame send got no flow control in time"; break;
+    default: return false;
+  }
+  spdlog::warn("{}: a message was lost: {} ({}); going on", description_, what, ec.message());
+  return true;
 }
 
 void isotp_link::came_back() {

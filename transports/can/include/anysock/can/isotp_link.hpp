@@ -30,17 +30,16 @@ class isotp_link {
     socket_.close(ignored);
   }
 
-  // The interface going down (a bitrate change) does not end the link: the
-  // kernel reports it once (ENETDOWN) and the socket hears the bus again
-  // once it is back up; logged both ways, as the CAN_RAW link does.
+  // What the kernel reports about one transfer does not end the link: a
+  // peer's broken PDU (wrong sequence number, bad padding, too long, a
+  // missing consecutive frame), a reply the peer never sent flow control
+  // for, or the interface going down (a bitrate change; the socket hears the
+  // bus again once it is back up). Each is logged and the receive goes on.
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header&, Token&& token) {
     return asio::async_compose<Token, void(error_code, std::size_t)>(
         [this, b, started = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
-          if (started && ec == asio::error::network_down) {
-            went_down();
-            started = false;
-          }
+          if (started && outlived(ec)) started = false;
           if (!started) {
             started = true;
             return socket_.async_receive(b, std::move(self));
@@ -59,8 +58,7 @@ class isotp_link {
   // (also when the transmit queue is full: the awaited send waits for room).
   std::size_t try_receive(asio::mutable_buffer b, message_header&, error_code& ec) {
     std::size_t n = socket_.receive(b, 0, ec);
-    if (ec == asio::error::network_down) {
-      went_down();
+    if (outlived(ec)) {
       ec = asio::error::interrupted;  // try again: see link.hpp
     } else if (!ec && down_) {
       came_back();
@@ -74,7 +72,8 @@ class isotp_link {
   }
 
  private:
-  void went_down();
+  // True (and logged) for an error the link outlives: see async_receive.
+  bool outlived(const error_code& ec);
   void came_back();
 
   isotp::socket socket_;
