@@ -77,13 +77,19 @@ std::string format_raw_message(const uri& u, const message& m) {
   return format_candump(f, u.authority);
 }
 
+// How logs and errors name an ISO-TP link: the peer it talks to.
+std::string isotp_peer(const isotp_config& c) {
+  return fmt::format("iso-tp peer on {} (its messages on {:X}, ours on {:X})", c.interface_name,
+                     c.rx_id & CAN_EFF_MASK, c.tx_id & CAN_EFF_MASK);
+}
+
 result<listener_list> listen_isotp(const uri& u, asio::io_context& io) {
   auto c = parse_isotp(u);
   if (!c) return c.err();
   auto s = open_isotp(u, link_executor(io), *c);
   if (!s) return s.err();
   listener_list out;
-  isotp_link l(std::move(s).value(), u.text);
+  isotp_link l(std::move(s).value(), isotp_peer(*c));
   out.push_back(std::make_unique<basic_listener<single_link_acceptor<isotp_link>>>(
       single_link_acceptor<isotp_link>(std::move(l), u.text)));
   return out;
@@ -94,7 +100,7 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect_isotp(const uri& u, a
   if (!c) co_return c.err();
   auto s = open_isotp(u, ex, *c);
   if (!s) co_return s.err();
-  co_return make_any_link(isotp_link(std::move(s).value(), u.text));
+  co_return make_any_link(isotp_link(std::move(s).value(), isotp_peer(*c)));
 }
 
 }  // namespace
