@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 256u))->capture_default_str();
   serve->add_option("--max-links", sa.max_links, "Refuse links beyond this many open ones (0: no limit)")
       ->capture_default_str();
-  serve->add_option("--idle-timeout", sa.idle_timeout_s, "Close a link idle this many seconds (0: never)")
+  serve->add_option("--idle-timeout", sa.idle_timeout_s,
+                    "Close a link idle this many seconds (0: never; a CAN bus is never idle-closed)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   serve->add_option("--drain-timeout", sa.drain_timeout_s,
                     "On SIGINT/SIGTERM, seconds to let echoes in flight finish")
