@@ -1,10 +1,9 @@
 // What a real bus does to a responder, on vcans of the tests' own: the
 // interface going down and up (every bitrate change), being removed, and a
 // transmit queue that fills (a bus slower than its senders).
-#include <signal.h>
-
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kernel_env.hpp"
 #include "serve_process.hpp"
@@ -35,42 +34,37 @@ class CanBus : public kernel_test {
 
 // Every bitrate change on a real controller takes its interface down and up
 // again. The kernel tells the responder's socket once (ENETDOWN); the
-// responder must say so and answer again once the interface is back. With
-// one thread and with two (the link then waits through Asio's receive).
+// responder must say so and answer again once the interface is back: raw
+// CAN with one thread and with two (the link then waits through Asio's
+// receive), and ISO-TP.
 TEST_F(CanBus, ResponderAnswersAgainAfterTheInterfaceWentDownAndUp) {
   private_vcan bus("anysockd0");
   ASSERT_TRUE(bus.up);
-  const std::string uri = "can://" + bus.name + "?rx=123&tx=456";
-  for (const char* threads : {"1", "2"}) {
-    SCOPED_TRACE(std::string("--threads ") + threads);
-    auto srv = serve_process::start({uri, "--threads", threads});
-    auto before = run_anysock({"send", uri, "123#11"}, 120s);
+  const std::string raw = "can://" + bus.name + "?rx=123&tx=456";
+  struct setup {
+    std::vector<std::string> serve;
+    std::string client, message, echo;
+  };
+  const std::vector<setup> setups{
+      {{raw, "--threads", "1"}, raw, "123#22", "  " + bus.name + "  456   [1]  22\n"},
+      {{raw, "--threads", "2"}, raw, "123#22", "  " + bus.name + "  456   [1]  22\n"},
+      {{"isotp://" + bus.name + "?rx=7E0&tx=7E8"}, "isotp://" + bus.name + "?rx=7E8&tx=7E0", "after", "after\n"}};
+  for (const auto& c : setups) {
+    SCOPED_TRACE(c.serve.front() + (c.serve.size() > 1 ? " " + c.serve.back() + " threads" : ""));
+    auto srv = serve_process::start(c.serve);
+    auto before = run_anysock({"send", c.client, c.message}, 120s);
     EXPECT_EQ(before.exit_code, 0) << before.err;
     ASSERT_EQ(run({"ip", "link", "set", "down", bus.name}, 30s).exit_code, 0);
     ASSERT_EQ(run({"ip", "link", "set", "up", bus.name}, 30s).exit_code, 0);
-    auto after = run_anysock({"send", uri, "123#22"}, 120s);
+    auto after = run_anysock({"send", c.client, c.message}, 120s);
     EXPECT_EQ(after.exit_code, 0) << after.err;
-    EXPECT_EQ(after.out, "  " + bus.name + "  456   [1]  22\n");
-    srv.proc.signal(SIGTERM);
-    auto r = srv.proc.wait(60s);
+    EXPECT_EQ(after.out, c.echo);
+    auto r = srv.stop();
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("went down"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("up again"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("closed:"), std::string::npos) << "the link must outlive the interface's down: " << r.err;
   }
-  // ISO-TP the same.
-  auto iso = serve_process::start({"isotp://" + bus.name + "?rx=7E0&tx=7E8"});
-  const std::string client = "isotp://" + bus.name + "?rx=7E8&tx=7E0";
-  EXPECT_EQ(run_anysock({"send", client, "before"}, 120s).exit_code, 0);
-  ASSERT_EQ(run({"ip", "link", "set", "down", bus.name}, 30s).exit_code, 0);
-  ASSERT_EQ(run({"ip", "link", "set", "up", bus.name}, 30s).exit_code, 0);
-  auto after = run_anysock({"send", client, "after"}, 120s);
-  EXPECT_EQ(after.exit_code, 0) << after.err;
-  iso.proc.signal(SIGTERM);
-  auto r = iso.proc.wait(60s);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("went down"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("up again"), std::string::npos) << r.err;
 }
 
 // A tester's broken ISO-TP transfer is the peer's problem, not the end of
@@ -90,8 +84,7 @@ TEST_F(CanBus, IsotpResponderOutlivesBrokenTransfers) {
   auto r = run_anysock({"send", "isotp://" + bus.name + "?rx=7E8&tx=7E0", "still here"}, 120s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "still here\n");
-  srv.proc.signal(SIGTERM);
-  auto s = srv.proc.wait(60s);
+  auto s = srv.stop();
   EXPECT_EQ(s.exit_code, 0) << s.err;
   EXPECT_NE(s.err.find("out of sequence"), std::string::npos) << s.err;
   EXPECT_NE(s.err.find("never came"), std::string::npos) << s.err;

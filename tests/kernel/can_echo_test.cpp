@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "can_support.hpp"
 #include "kernel_env.hpp"
 #include "serve_process.hpp"
 
@@ -32,20 +33,6 @@ std::vector<std::string> lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) out.push_back(l);
   return out;
-}
-
-// Starts candump with `args`, then sends `probe` until candump shows it, so
-// what follows is seen (candump may not have bound when it starts).
-child candump_ready(const std::string& ifc, const std::vector<std::string>& args, const std::string& probe) {
-  std::vector<std::string> argv{"candump", "-L"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto dump = child::spawn(argv);
-  for (int i = 0; i < 60; ++i) {
-    EXPECT_EQ(run({"cansend", ifc, probe}, 30s).exit_code, 0);
-    if (auto line = dump.read_line(1s)) return dump;
-  }
-  ADD_FAILURE() << "candump never showed " << probe;
-  return dump;
 }
 
 class CanEcho : public kernel_test {

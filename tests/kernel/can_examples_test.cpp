@@ -3,9 +3,9 @@
 // request example checks the responder's replies.
 #include <signal.h>
 
-#include <optional>
 #include <string>
 
+#include "can_support.hpp"
 #include "kernel_env.hpp"
 #include "process.hpp"
 
@@ -30,15 +30,12 @@ TEST_F(CanExamples, ResponderAnswersCansendAndTheRequestExample) {
   ASSERT_TRUE(ready) << responder.wait(5s).err;
   EXPECT_EQ(*ready, "answering on " + uri);
 
-  // cansend until candump (started first) shows the reply: candump may not
-  // have bound its socket when it starts.
-  auto dump = child::spawn({"candump", "-L", can0 + ",654:7FF"});
-  std::optional<std::string> reply;
-  for (int i = 0; i < 60 && !reply; ++i) {
-    ASSERT_EQ(run({"cansend", can0, "321#C0FFEE"}, 30s).exit_code, 0);
-    reply = dump.read_line(1s);
-  }
-  ASSERT_TRUE(reply) << "candump never showed a reply";
+  // candump hears only replies; once it shows one (to a probe), cansend's
+  // next request gets the next line.
+  auto dump = candump_ready(can0, {can0 + ",654:7FF"}, "321#00");
+  ASSERT_EQ(run({"cansend", can0, "321#C0FFEE"}, 30s).exit_code, 0);
+  auto reply = dump.read_line(60s);
+  ASSERT_TRUE(reply) << "candump showed no reply";
   EXPECT_EQ(reply->substr(reply->find(") ") + 2), can0 + " 654#C0FFEE");
 
   auto r = run({EXAMPLE_CAN_REQUEST, uri, "321#DEADBEEF", "321#11.22"}, 120s);

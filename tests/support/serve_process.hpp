@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -30,6 +32,11 @@ struct serve_process {
       s.bound.push_back(line->substr(10));
     }
     return s;
+  }
+  // SIGTERM, then what it printed and how it ended.
+  process_result stop(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    proc.signal(SIGTERM);
+    return proc.wait(timeout);
   }
   std::uint16_t port(std::size_t i = 0) const {
     return static_cast<std::uint16_t>(std::stoi(bound.at(i).substr(bound.at(i).rfind(':') + 1)));

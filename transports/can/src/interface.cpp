@@ -8,6 +8,7 @@
 #include <boost/asio/error.hpp>
 #include <cstring>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace anysock::can {
 
@@ -41,6 +42,16 @@ error socket_error(const uri& u, const error_code& ec, std::string_view module) 
                             "SocketCAN exists",
                             u.text, module, module)};
   return {ec, fmt::format("{}: cannot open a CAN socket: {}", u.text, ec.message())};
+}
+
+void down_watch::went_down(const std::string& link) {
+  if (!down_) spdlog::warn("{}: the interface went down; waiting for it to come back up", link);
+  down_ = true;
+}
+
+void down_watch::came_back(const std::string& link) {
+  down_ = false;
+  spdlog::info("{}: the interface is up again", link);
 }
 
 }  // namespace anysock::can

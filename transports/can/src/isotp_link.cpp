@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "anysock/can/interface.hpp"
 
 namespace anysock::can {
 
@@ -14,8 +13,7 @@ bool isotp_link::outlived(const error_code& ec) {
   const char* what = nullptr;
   switch (ec.value()) {
     case ENETDOWN:
-      if (!down_) spdlog::warn("{}: the interface went down; waiting for it to come back up", description_);
-      down_ = true;
+      down_.went_down(description_);
       return true;
     case EILSEQ: what = "a consecutive frame out of sequence"; break;
     case EBADMSG: what = "wrong padding"; break;
@@ -26,11 +24,6 @@ bool isotp_link::outlived(const error_code& ec) {
   }
   spdlog::warn("{}: a message was lost: {} ({}); going on", description_, what, ec.message());
   return true;
-}
-
-void isotp_link::came_back() {
-  down_ = false;
-  spdlog::info("{}: the interface is up again, messages are coming", description_);
 }
 
 result<isotp::socket> open_isotp(const uri& u, const asio::any_io_executor& ex, const isotp_config& c) {

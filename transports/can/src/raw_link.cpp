@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "anysock/can/interface.hpp"
 
 namespace anysock::can {
 
@@ -18,17 +17,6 @@ std::string raw_link::interface_name() const {
   char name[IF_NAMESIZE] = "?";
   if (!ec) if_indextoname(static_cast<unsigned>(ep.interface_index()), name);
   return name;
-}
-
-std::string raw_link::peer() const {
-  return fmt::format("can bus {}", interface_);
-}
-
-void raw_link::went_down() {
-  if (!down_)
-    spdlog::warn("{}: the interface went down; waiting for it to come back up (`ip link set {} up`)", peer(),
-                 interface_);
-  down_ = true;
 }
 
 bool raw_link::reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu) {
@@ -55,7 +43,7 @@ bool raw_link::fill(error_code& ec) {
   do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == ENETDOWN) {
-    went_down();
+    down_.went_down(peer_);
     ec = asio::error::interrupted;  // read again: frames queued before it went down are still there
     return false;
   }
@@ -72,10 +60,7 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
                                           std::size_t n) {
   if (n != CAN_MTU && n != CANFD_MTU) return std::nullopt;  // not a frame we know
   frame f = from_kernel(&k, n);
-  if (down_) {
-    down_ = false;
-    spdlog::info("{}: the interface is up again, frames are coming", peer());
-  }
+  down_.traffic(peer_);
   if (f.error()) {
     spdlog::warn("{}: error frame {}", peer(), format_candump(f, interface_));
     return std::nullopt;

@@ -16,4 +16,19 @@ result<int> find_interface(const uri& u, const std::string& name, bool fd, int f
 // The error for a socket() that failed: most often, no AF_CAN in this kernel.
 error socket_error(const uri& u, const error_code& ec, std::string_view module);
 
+// Whether a link's interface went down (the kernel reports ENETDOWN on the
+// socket once, as on every bitrate change) and no traffic came since: the
+// link goes on, and the log says when it went down and when it came back.
+class down_watch {
+ public:
+  void went_down(const std::string& link);
+  void traffic(const std::string& link) {
+    if (down_) came_back(link);
+  }
+
+ private:
+  void came_back(const std::string& link);
+  bool down_ = false;
+};
+
 }  // namespace anysock::can

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "anysock/can/config.hpp"
+#include "anysock/can/interface.hpp"
 #include "anysock/can/protocol.hpp"
 #include "anysock/can/queued_send.hpp"
 #include "anysock/link.hpp"
@@ -44,7 +45,7 @@ class isotp_link {
             started = true;
             return socket_.async_receive(b, std::move(self));
           }
-          if (!ec && down_) came_back();
+          if (!ec) down_.traffic(description_);
           self.complete(ec, n);
         },
         token, socket_);
@@ -60,8 +61,8 @@ class isotp_link {
     std::size_t n = socket_.receive(b, 0, ec);
     if (outlived(ec)) {
       ec = asio::error::interrupted;  // try again: see link.hpp
-    } else if (!ec && down_) {
-      came_back();
+    } else if (!ec) {
+      down_.traffic(description_);
     }
     return n;
   }
@@ -74,11 +75,10 @@ class isotp_link {
  private:
   // True (and logged) for an error the link outlives: see async_receive.
   bool outlived(const error_code& ec);
-  void came_back();
 
   isotp::socket socket_;
   std::string description_;
-  bool down_ = false;  // the last read said ENETDOWN and no message came since
+  down_watch down_;
 };
 
 result<isotp::socket> open_isotp(const uri& u, const asio::any_io_executor& ex, const isotp_config& c);

@@ -18,6 +18,7 @@
 #include "anysock/can/armed_wait.hpp"
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame.hpp"
+#include "anysock/can/interface.hpp"
 #include "anysock/can/protocol.hpp"
 #include "anysock/can/queued_send.hpp"
 #include "anysock/executor_threads.hpp"
@@ -44,14 +45,15 @@ class raw_link {
   enum class role { responder, client };
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
       : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<rx_batch>()),
-        one_thread_(runs_on_one_thread(socket_.get_executor())), interface_(interface_name()) {}
+        one_thread_(runs_on_one_thread(socket_.get_executor())), interface_(interface_name()),
+        peer_("can bus " + interface_) {}
   static raw_link closed(const asio::any_io_executor& ex) {
     return raw_link(raw::socket(ex), std::make_shared<raw_config>(), role::client);
   }
 
   executor_type get_executor() { return socket_.get_executor(); }
   std::size_t receive_size() const { return CANFD_MAX_DLEN; }
-  std::string peer() const;
+  std::string peer() const { return peer_; }
   void close() {
     error_code ignored;
     socket_.close(ignored);
@@ -127,7 +129,7 @@ class raw_link {
     // Asio's receive put a frame in the batch's first slot (several threads).
     void operator()(error_code ec, std::size_t n) {
       if (ec == asio::error::network_down) {
-        link->went_down();
+        link->down_.went_down(link->peer_);
         return run();
       }
       if (ec) return std::move(handler)(ec, std::size_t{0});
@@ -193,8 +195,6 @@ class raw_link {
   std::optional<std::size_t> take(asio::mutable_buffer b, message_header& h, const canfd_frame& k, std::size_t n);
   std::size_t build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec);
   std::string interface_name() const;
-  // The kernel said ENETDOWN on a read: log it, and that frames come again.
-  void went_down();
   // A responder's reply that found the interface down is dropped with a
   // warning and the link goes on (true; ec cleared): the request came while
   // the bus was up, no peer can hear the reply now. A client's send fails.
@@ -207,8 +207,11 @@ class raw_link {
   canid_t expected_ = 0;             // client: the reply ID of the last frame sent
   bool expecting_ = false;
   bool one_thread_;  // how to wait: see async_receive
-  bool down_ = false;  // the last read said ENETDOWN and no frame came since
-  std::string interface_;  // its name, for messages (kept: a closed socket has none)
+  down_watch down_;
+  // For messages, kept: a closed socket has no name, and the receive path
+  // must not format one per frame.
+  std::string interface_;
+  std::string peer_;
 };
 
 // Opens CAN_RAW on the named interface with one clear error for each way
