@@ -7,12 +7,14 @@ ratios in one table.
   bench/kernel_suite.py [--build build/release] [--rounds 5] [--duration 4] [--placement split|free]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
-in flight: anysock serve, the in-kernel gateway (cangw rewriting the ID;
-it answers inside the sender's own system call), a minimal blocking C
+in flight: anysock serve (as it comes, and with --busy-poll 500), the
+in-kernel gateway (cangw rewriting the ID; it answers inside the sender's
+own system call), a minimal blocking C
 responder (bench/reference/can_echo.c) and the leanest event-loop C
 responder (bench/reference/can_echo_epoll.c: epoll, recvmmsg batches), and
 one that sleeps only in io_uring_enter (bench/reference/can_echo_uring.c:
-one system call a round trip).
+one system call a round trip). Beside it, each responder process's CPU
+time per second under load.
 RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
 anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
@@ -42,6 +44,7 @@ from suite import ratio_text, round_order  # bench/suite.py, beside this script
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CAN_REQ, CAN_REP = "123", "456"
+WARMUP_S = 1
 
 
 def fail(msg):
@@ -76,6 +79,12 @@ class Server:
             self.stop()
             fail(f"{cmd[0]} did not start: {line!r} {self.proc.stderr.read().strip()}")
 
+    def cpu_seconds(self):
+        """User and system time the responder has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.kill()
         self.proc.wait(timeout=30)
@@ -100,7 +109,8 @@ class Cangw:
 
 
 def bench(build, uri, args, duration):
-    cmd = [os.path.join(build, "bin", "anysock"), "bench", uri, "--json", "-d", str(duration), "-w", "1", *args]
+    cmd = [os.path.join(build, "bin", "anysock"), "bench", uri, "--json", "-d", str(duration), "-w", str(WARMUP_S),
+           *args]
     out = subprocess.run(GENERATOR_CPU + cmd, capture_output=True, text=True, timeout=duration + 180)
     if out.returncode != 0:
         fail(f"bench failed ({out.returncode}): {shlex.join(cmd)}: {out.stderr.strip()}")
@@ -179,17 +189,18 @@ def rctest_one_way(hci0, hci1, addr0, channel=27, frames=2000, frame=1000):
         rx.wait(timeout=30)
 
 
-def median_table(title, rows, names, ratios):
-    print(f"\n{title} (higher is better)\n")
-    print("| workload | " + " | ".join(names) + " | " + " | ".join(r[0] for r in ratios) + " |")
-    print("|---|" + "---|" * (len(names) + len(ratios)))
+def median_table(title, rows, names, ratios, better="higher is better", cell=None):
+    cell = cell or (lambda v: f"{v:.3f}" if v < 100 else f"{v:.0f}")
+    print(f"\n{title} ({better})\n")
+    heads = ["workload", *names, *(r[0] for r in ratios)]
+    print("| " + " | ".join(heads) + " |")
+    print("|" + "---|" * len(heads))
     for wname, results in rows:
         med = {s: statistics.median(v) for s, v in results.items()}
-        cells = [(f"{med[s]:.3f}" if med[s] < 100 else f"{med[s]:.0f}") if s in med else "" for s in names]
-        rcells = []
-        for _label, a, b in ratios:
-            rcells.append(ratio_text(results[a], results[b]) if a in results and b in results else "")
-        print(f"| {wname} | " + " | ".join(cells) + " | " + " | ".join(rcells) + " |")
+        cells = [cell(med[s]) if s in med else "" for s in names]
+        rcells = [ratio_text(results[a], results[b]) if a in results and b in results else ""
+                  for _label, a, b in ratios]
+        print("| " + " | ".join([wname, *cells, *rcells]) + " |")
 
 
 def run_here(a):
@@ -197,28 +208,44 @@ def run_here(a):
     ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
     can_rows = []
     can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
-    can_names = ["anysock", "cangw", "C responder", "C epoll", "C io_uring"]
+    can_names = ["anysock", "anysock busy-poll", "cangw", "C responder", "C epoll", "C io_uring"]
+    # Run in this order, each ratio's two sides next to each other or one
+    # apart: the machine's speed drifts within seconds.
+    run_order = ["C epoll", "cangw", "anysock", "C responder", "anysock busy-poll", "C io_uring"]
     starters = {
         "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn"]),
+        # Spinning 500 us after each reply: longer than the gap to the next
+        # request at 1 in flight here, so the thread never sleeps under load.
+        "anysock busy-poll": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn",
+                                             "--busy-poll", "500"]),
         "cangw": lambda: Cangw(ifc),
         "C responder": lambda: Server([os.path.join(b, "can_echo"), ifc, CAN_REQ, CAN_REP]),
         "C epoll": lambda: Server([os.path.join(b, "can_echo_epoll"), ifc, CAN_REQ, CAN_REP]),
         "C io_uring": lambda: Server([os.path.join(b, "can_echo_uring"), ifc, CAN_REQ, CAN_REP]),
     }
+    cpu_rows = []
     for window in (1, 32):
-        results = {}
+        results, cpu = {}, {}
         for rnd in range(a.rounds):
-            for name in round_order(can_names, rnd):
+            for name in round_order(run_order, rnd):
                 srv = starters[name]()
                 try:
+                    used = srv.cpu_seconds() if isinstance(srv, Server) else None
                     r = bench(a.build, can_uri, ["-s", "8", "-p", str(window)], a.duration)
+                    # Per second under load (warm-up and measured); cangw's
+                    # work is the sender's, inside its system call.
+                    if used is not None:
+                        loaded = r["seconds"] + WARMUP_S
+                        cpu.setdefault(name, []).append(100 * (srv.cpu_seconds() - used) / loaded)
                 finally:
                     srv.stop()
                 results.setdefault(name, []).append(r["round_trips_per_s"])
-                print(f"  CAN {window:2} in flight, round {rnd + 1}: {name:12} {r['round_trips_per_s']:10.0f} /s"
-                      f" p50 {r['latency_ns']['p50'] / 1e3:.0f} us",
+                print(f"  CAN {window:2} in flight, round {rnd + 1}: {name:17} {r['round_trips_per_s']:10.0f} /s"
+                      f" p50 {r['latency_ns']['p50'] / 1e3:.0f} us"
+                      + (f", responder CPU {cpu[name][-1]:.0f}%" if name in cpu else ""),
                       file=sys.stderr, flush=True)
         can_rows.append((f"8 B frames, {window} in flight", results))
+        cpu_rows.append((f"8 B frames, {window} in flight", cpu))
 
     hci0, hci1 = os.environ.get("ANYSOCK_BT_HCI0"), os.environ.get("ANYSOCK_BT_HCI1")
     addr0 = os.environ.get("ANYSOCK_BT_ADDR0")
@@ -266,7 +293,11 @@ def run_here(a):
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
     median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
+                  ("busy-poll / C", "anysock busy-poll", "C responder"),
                   ("anysock / C epoll", "anysock", "C epoll"), ("C io_uring / C", "C io_uring", "C responder")])
+    median_table("CAN responders' CPU use under that load, % of one core", cpu_rows,
+                 [n for n in can_names if n != "cangw"], [], "lower is better; busy-poll spins by design",
+                 lambda v: f"{v:.0f}")
     if bt_rows:
         median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])

@@ -68,6 +68,8 @@ TEST(Cli, BadUrisAreOneLineAndExit2) {
 
 TEST(Cli, BadOptionsAreExit2) {
   EXPECT_EQ(run_anysock({"serve", "--threads", "0"}).exit_code, 2);
+  EXPECT_EQ(run_anysock({"serve", "--busy-poll", "-1"}).exit_code, 2);
+  EXPECT_EQ(run_anysock({"serve", "--busy-poll", "2000000"}).exit_code, 2);
   EXPECT_EQ(run_anysock({"send", v6(1), "--timeout", "-1"}).exit_code, 2);
   EXPECT_EQ(run_anysock({"send"}).exit_code, 2);
   EXPECT_EQ(run_anysock({"frobnicate"}).exit_code, 2);
@@ -177,6 +179,26 @@ TEST(Cli, SigtermDuringLoadDrainsAndExitsZero) {
   EXPECT_EQ(mismatches.load(), 0) << "no echo was cut or garbled by the shutdown";
   EXPECT_NE(r.err.find("SIGTERM received"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stopped"), std::string::npos) << r.err;
+}
+
+// --busy-poll changes how a thread waits, nothing else: every echo comes
+// back, on every thread, and a signal still stops it.
+TEST(Cli, BusyPollingServeEchoesAndStopsOnSigterm) {
+  auto srv = serve_process::start({"tcp://[::1]:0", "--threads", "2", "--busy-poll", "200"});
+  for (int i = 0; i < 4; ++i) {
+    auto r = run_anysock({"send", srv.bound[0]});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
+  }
+  auto b = run_anysock({"bench", srv.bound[0], "-c", "4", "-p", "2", "-n", "2000", "--json"}, 60s);
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(json_field(b.out, "round_trips"), "2000") << b.out;
+  EXPECT_EQ(json_field(b.out, "mismatches"), "0") << b.out;
+  EXPECT_EQ(json_field(b.out, "errors"), "0") << b.out;
+  srv.proc.signal(SIGTERM);
+  auto r = srv.proc.wait(30s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST(Cli, SigtermWithEchoesInFlightLetsThemFinish) {

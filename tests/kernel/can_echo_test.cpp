@@ -245,6 +245,32 @@ TEST_F(CanEcho, BenchSmokeRawAndIsotp) {
   EXPECT_EQ(json_field(i.out, "mismatches"), "0");
 }
 
+// `serve --busy-poll` on a bus: the thread spins instead of sleeping in
+// epoll_wait, and must still answer every frame at 1 and at 32 in flight
+// (the CAN link's readiness wait assumes nothing about how the thread waits
+// between handlers, only that it does not re-enter the scheduler inside a
+// receive), over CAN_RAW and ISO-TP alike, and stop on SIGTERM.
+TEST_F(CanEcho, BusyPollingResponderAnswersEveryFrame) {
+  const std::string raw = "can://" + can0 + "?rx=123&tx=456";
+  auto srv = serve_process::start({raw, "isotp://" + can0 + "?rx=7E0&tx=7E8", "--busy-poll", "300",
+                                   "--log-level", "warn"},
+                                  2);
+  for (const char* window : {"1", "32"}) {
+    auto r = run_anysock({"bench", raw, "-s", "8", "-p", window, "-n", "2000", "-w", "0", "--json"}, 300s);
+    EXPECT_EQ(r.exit_code, 0) << window << " in flight: " << r.err << r.out;
+    EXPECT_GE(std::stoull("0" + json_field(r.out, "round_trips")), 2000u) << r.out;
+    EXPECT_EQ(json_field(r.out, "mismatches"), "0") << r.out;
+    EXPECT_EQ(json_field(r.out, "lost"), "0") << r.out;
+  }
+  auto i = run_anysock({"send", "isotp://" + can0 + "?rx=7E8&tx=7E0"}, 120s);
+  EXPECT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_EQ(i.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
+  srv.proc.signal(SIGTERM);
+  auto end = srv.proc.wait(60s);
+  EXPECT_FALSE(end.timed_out);
+  EXPECT_EQ(end.exit_code, 0) << end.err;
+}
+
 // The load generator against the kernel's own echo (can-gw, which answers
 // inside the sender's system call): with 32 frames in flight the client's
 // socket never runs empty, so every reply sends the next request from the

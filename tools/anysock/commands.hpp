@@ -30,6 +30,7 @@ struct serve_args {
   std::size_t max_links = 0;
   double idle_timeout_s = 0;
   double drain_timeout_s = 5;
+  unsigned busy_poll_us = 0;
 };
 
 struct send_args {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "anysock/busy_poll.hpp"
 #include "anysock/server.hpp"
 #include "commands.hpp"
 
@@ -106,9 +107,10 @@ int serve(const registry& reg, const serve_args& a) {
       },
       asio::detached);
 
+  const std::chrono::microseconds spin(a.busy_poll_us);
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < a.threads; ++i) workers.emplace_back([&, i] { ios[i]->run(); });
-  io.run();
+  for (unsigned i = 1; i < a.threads; ++i) workers.emplace_back([&, i] { run_busy_polling(*ios[i], spin); });
+  run_busy_polling(io, spin);
   for (auto& w : workers) w.join();
   spdlog::info("stopped");
   if (auto why = srv.failure(); !why.empty()) return fail(error{make_error_code(std::errc::io_error), why});
