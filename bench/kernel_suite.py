@@ -4,7 +4,7 @@ with what a user would otherwise use, the same load generator (anysock
 bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
-  bench/kernel_suite.py [--build build/release] [--rounds 5] [--duration 4] [--placement split|free]
+  bench/kernel_suite.py [--build build/release] [--rounds 15] [--duration 2] [--placement split|free]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve (as it comes, and with --busy-poll 500), the
@@ -317,8 +317,12 @@ def host_has(family):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build/release")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--duration", type=float, default=4)
+    # Many short rounds rather than a few long ones: this machine's speed
+    # drifts within seconds, and what cancels drift is how often the
+    # contenders alternate (7 x 4 s runs put the same ratio at 0.85 and 1.01
+    # from run to run; 15 x 2 s is the same time per contender).
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--duration", type=float, default=2)
     ap.add_argument("--placement", choices=("split", "free"), default="split",
                     help="split: responder on CPU 1, generator on CPU 0; free: left to the scheduler")
     ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
@@ -342,7 +346,13 @@ def main():
         sys.exit(subprocess.run(["bash", "-c", script]).returncode)
     print("kernel_suite: this host lacks AF_CAN/AF_BLUETOOTH (or root): running in the test guest", file=sys.stderr)
     boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
-    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", "can bluetooth", "--", *me]).returncode)
+    # The guest's time limit from the work asked for: per CAN run the bench,
+    # its warm-up and ~2 s of process starts; per RFCOMM round two runs and
+    # rctest (15 rounds of 2 s took 1,120 s). Twice that, to be safe.
+    expected = a.rounds * (12 * (a.duration + WARMUP_S + 2) + 2 * (a.duration + WARMUP_S + 3) + 10)
+    env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(int(max(1200, 2 * expected + 300))))
+    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", "can bluetooth", "--", *me],
+                            env=env).returncode)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ namespace anysock {
 
 // Runs `io` until it stops, as io.run() does, except that after the last
 // ready handler it keeps asking the kernel for events without sleeping
-// (epoll_wait with no timeout) for up to `spin` before it blocks.
+// (epoll_wait with a zero timeout) for up to `spin` before it blocks.
 //
 // Why: on a request/response link at one message in flight, a thread that
 // sleeps in epoll_wait is woken for each request, and that wake-up, not the
