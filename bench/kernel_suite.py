@@ -45,6 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CAN_REQ, CAN_REP = "123", "456"
 WARMUP_S = 1
+CAN_NAMES = ["anysock", "anysock busy-poll", "cangw", "C responder", "C epoll", "C io_uring"]
+CAN_WINDOWS = (1, 32)
 
 
 def fail(msg):
@@ -208,7 +210,6 @@ def run_here(a):
     ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
     can_rows = []
     can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
-    can_names = ["anysock", "anysock busy-poll", "cangw", "C responder", "C epoll", "C io_uring"]
     # Run in this order, each ratio's two sides next to each other or one
     # apart: the machine's speed drifts within seconds.
     run_order = ["C epoll", "cangw", "anysock", "C responder", "anysock busy-poll", "C io_uring"]
@@ -224,7 +225,7 @@ def run_here(a):
         "C io_uring": lambda: Server([os.path.join(b, "can_echo_uring"), ifc, CAN_REQ, CAN_REP]),
     }
     cpu_rows = []
-    for window in (1, 32):
+    for window in CAN_WINDOWS:
         results, cpu = {}, {}
         for rnd in range(a.rounds):
             for name in round_order(run_order, rnd):
@@ -291,12 +292,12 @@ def run_here(a):
           f"per-round ratios, lowest-highest round), "
           f"every reply verified, none lost"
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
-    median_table("CAN echo on vcan, round trips/s", can_rows, can_names,
+    median_table("CAN echo on vcan, round trips/s", can_rows, CAN_NAMES,
                  [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
                   ("busy-poll / C", "anysock busy-poll", "C responder"),
                   ("anysock / C epoll", "anysock", "C epoll"), ("C io_uring / C", "C io_uring", "C responder")])
     median_table("CAN responders' CPU use under that load, % of one core", cpu_rows,
-                 [n for n in can_names if n != "cangw"], [], "lower is better; busy-poll spins by design",
+                 [n for n in CAN_NAMES if n != "cangw"], [], "lower is better; busy-poll spins by design",
                  lambda v: f"{v:.0f}")
     if bt_rows:
         median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
@@ -349,7 +350,8 @@ def main():
     # The guest's time limit from the work asked for: per CAN run the bench,
     # its warm-up and ~2 s of process starts; per RFCOMM round two runs and
     # rctest (15 rounds of 2 s took 1,120 s). Twice that, to be safe.
-    expected = a.rounds * (12 * (a.duration + WARMUP_S + 2) + 2 * (a.duration + WARMUP_S + 3) + 10)
+    can_runs = len(CAN_NAMES) * len(CAN_WINDOWS)
+    expected = a.rounds * (can_runs * (a.duration + WARMUP_S + 2) + 2 * (a.duration + WARMUP_S + 3) + 10)
     env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(int(max(1200, 2 * expected + 300))))
     sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", "can bluetooth", "--", *me],
                             env=env).returncode)

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-
 namespace anysock::can {
 
 bool isotp_link::outlived(const error_code& ec) {

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-
 namespace anysock::can {
 
 std::string raw_link::interface_name() const {
