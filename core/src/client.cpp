@@ -175,12 +175,18 @@ asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vecto
 
 asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
                                                            std::chrono::milliseconds timeout) {
+  co_return co_await connect(reg, uri_text, timeout, endpoint_use::echo);
+}
+
+asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
+                                                           std::chrono::milliseconds timeout, endpoint_use use) {
   auto u = parse_uri(uri_text);
   if (!u) co_return u.err();
   auto t = reg.resolve(*u);
   if (!t) co_return t.err();
+  const auto& hook = use == endpoint_use::bridge && (*t)->bridge_connect ? (*t)->bridge_connect : (*t)->connect;
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto r = co_await ((*t)->connect(*u, co_await asio::this_coro::executor) ||
+  auto r = co_await (hook(*u, co_await asio::this_coro::executor) ||
                      timer.async_wait(asio::use_awaitable));
   if (r.index() == 1)
     co_return error{make_error_code(errc::timed_out),

@@ -4,6 +4,26 @@
 
 namespace anysock {
 
+std::string_view describe(message_kind k) {
+  switch (k) {
+    case message_kind::bytes: return "a byte stream";
+    case message_kind::messages: return "messages without a header";
+    case message_kind::frames: return "frames with an ID";
+  }
+  return "?";
+}
+
+result<listener_list> listen(const transport& t, const uri& u, asio::io_context& io, endpoint_use use) {
+  if (use == endpoint_use::bridge && t.bridge_listen) return t.bridge_listen(u, io);
+  return t.listen(u, io);
+}
+
+result<bool> validate(const transport& t, const uri& u, endpoint_use use) {
+  if (use == endpoint_use::bridge && t.bridge_validate) return t.bridge_validate(u);
+  if (t.validate) return t.validate(u);
+  return true;
+}
+
 void registry::add(transport t) {
   for (auto& existing : transports_)
     if (existing.scheme == t.scheme) {

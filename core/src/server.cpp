@@ -6,8 +6,8 @@
 
 namespace anysock {
 
-server::server(asio::io_context& io, server_options opts)
-    : io_(io), opts_(opts), strand_(asio::make_strand(io)), sweep_timer_(strand_), drain_timer_(strand_) {}
+server::server(asio::io_context& io, server_options opts, link_service service)
+    : io_(io), opts_(opts), service_(std::move(service)), strand_(asio::make_strand(io)), sweep_timer_(strand_), drain_timer_(strand_) {}
 
 server::~server() = default;
 
@@ -83,6 +83,14 @@ void server::when_stopped(std::function<void()> done) {
 std::string server::failure() const {
   std::lock_guard lock(mutex_);
   return failure_;
+}
+
+void server::fail(std::string why) {
+  {
+    std::lock_guard lock(mutex_);
+    if (failure_.empty()) failure_ = std::move(why);
+  }
+  shutdown();
 }
 
 void server::close_session(const std::shared_ptr<session>& s, bool only_if_idle) {

@@ -2,12 +2,15 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "anysock/client.hpp"
 #include "anysock/error.hpp"
 #include "anysock/registry.hpp"
+#include "anysock/server.hpp"
 
 namespace anysock::cli {
 
@@ -55,7 +58,18 @@ struct bench_args {
   bool json = false;
 };
 
+struct bridge_args {
+  serve_args serving;  // its uris: A and B
+  bool once = false;
+  std::size_t queue = 1024;
+};
+
 int serve(const registry& reg, const serve_args& a);
+int bridge(const registry& reg, const bridge_args& a);
+// serve and bridge: binds every URI of `a` for `use`, runs `service` on each
+// link until SIGINT/SIGTERM; `on_server` sees the server before it starts.
+int run_server(const registry& reg, const serve_args& a, std::string_view what, endpoint_use use,
+               link_service service, const std::function<void(server&)>& on_server = {});
 int bench(const registry& reg, const bench_args& a);
 int send(const registry& reg, const send_args& a);
 

@@ -62,6 +62,30 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 1000000u))->capture_default_str();
   serve->footer(reg.describe());
 
+  cli::bridge_args bra;
+  bra.serving.uris.clear();
+  auto* bridge = app.add_subcommand(
+      "bridge", "Forward every message between A and B both ways: each link A yields gets its own B");
+  bridge->add_option("endpoints", bra.serving.uris,
+                     "A (listened on, or a bus opened) and B (connected, or a bus opened, for each link of A)")
+      ->expected(2)->required();
+  bridge->add_option("-t,--threads", bra.serving.threads, "Threads running the links")
+      ->check(CLI::Range(1u, 256u))->capture_default_str();
+  bridge->add_option("--max-links", bra.serving.max_links, "Refuse links of A beyond this many open ones (0: no limit)")
+      ->capture_default_str();
+  bridge->add_option("--idle-timeout", bra.serving.idle_timeout_s,
+                     "Close a bridged link idle this many seconds (0: never; a CAN bus is never idle-closed)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  bridge->add_option("--drain-timeout", bra.serving.drain_timeout_s,
+                     "On SIGINT/SIGTERM, seconds to let messages already read be written")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  bridge->add_option("--queue", bra.queue,
+                     "Messages from a bus that may wait for a slow side, each way; more are dropped and counted")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
+  bridge->add_flag("--once", bra.once,
+                   "When B cannot be reached or goes away, exit 3 instead of retrying (for scripts)");
+  bridge->footer(reg.describe());
+
   cli::send_args ca;
   auto* send = app.add_subcommand("send", "Send messages to an echo service and verify each echo byte for byte");
   send->add_option("uri", ca.uri, "Endpoint to connect to")->required();
@@ -120,6 +144,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*serve) return cli::serve(reg, sa);
+    if (*bridge) return cli::bridge(reg, bra);
     if (*send) return cli::send(reg, ca);
     if (*bench) return cli::bench(reg, ba);
   } catch (const std::exception& e) {

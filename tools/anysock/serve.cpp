@@ -34,6 +34,11 @@ std::string with_option(const std::string& uri, std::string_view option) {
 }
 
 int serve(const registry& reg, const serve_args& a) {
+  return run_server(reg, a, "echo service", endpoint_use::echo, echo_service{});
+}
+
+int run_server(const registry& reg, const serve_args& a, std::string_view what, endpoint_use use,
+               link_service service, const std::function<void(server&)>& on_server) {
   // One io_context per thread, each run by one thread: a link lives on one
   // of them and never needs a strand. Transports that can bind an endpoint
   // once per thread (TCP: SO_REUSEPORT) get a listener on each, and the
@@ -41,7 +46,8 @@ int serve(const registry& reg, const serve_args& a) {
   std::vector<std::unique_ptr<asio::io_context>> ios;
   for (unsigned i = 0; i < a.threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
   asio::io_context& io = *ios[0];
-  server srv(io, server_options{a.max_links, ms(a.idle_timeout_s), ms(a.drain_timeout_s)});
+  server srv(io, server_options{a.max_links, ms(a.idle_timeout_s), ms(a.drain_timeout_s)}, std::move(service));
+  if (on_server) on_server(srv);
 
   // Bind everything before serving anything: a bad URI or a busy port stops
   // the program with one line instead of leaving it half up.
@@ -53,7 +59,7 @@ int serve(const registry& reg, const serve_args& a) {
     const bool per_thread = a.threads > 1 && (*t)->listens_per_thread;
     if (per_thread) u = parse_uri(with_option(text, "reuseport=1"));
     if (!u) return fail(u.err());
-    auto ls = (*t)->listen(*u, io);
+    auto ls = listen(**t, *u, io, use);
     if (!ls) return fail(ls.err());
     std::vector<std::string> bound;
     for (auto& l : ls.value()) {
@@ -65,7 +71,7 @@ int serve(const registry& reg, const serve_args& a) {
       for (const auto& name : bound) {
         auto again = parse_uri(with_option(name, "reuseport=1"));
         if (!again) return fail(again.err());
-        auto more = (*t)->listen(*again, *ios[k]);
+        auto more = listen(**t, *again, *ios[k], use);
         if (!more) return fail(more.err());
         for (auto& l : more.value()) srv.add(std::move(l));
       }
@@ -78,7 +84,7 @@ int serve(const registry& reg, const serve_args& a) {
     auto name = l->name();
     if (std::find(printed.begin(), printed.end(), name) != printed.end()) continue;
     printed.push_back(name);
-    spdlog::info("echo service listening on {}{}", name,
+    spdlog::info("{} listening on {}{}", what, name,
                  a.threads > 1 ? fmt::format(" ({} threads)", a.threads) : std::string());
     fmt::print("listening {}\n", name);
   }

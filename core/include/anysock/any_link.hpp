@@ -25,6 +25,10 @@ class any_link {
                                                                      const message_header& h) = 0;
   // The link's non-blocking send (see link.hpp): no coroutine frame.
   virtual std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) = 0;
+  virtual std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) = 0;
+  // Shuts down the write side where the family has half-close (link.hpp's
+  // half_closable); false, doing nothing, where it has not.
+  virtual bool shutdown_send() = 0;
   virtual std::string peer() const = 0;
   virtual void close() = 0;
   virtual asio::any_io_executor get_executor() = 0;
@@ -46,6 +50,18 @@ class link_holder final : public any_link {
   }
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) override {
     return link_.try_send(b, h, ec);
+  }
+  std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) override {
+    return link_.try_receive(b, h, ec);
+  }
+  bool shutdown_send() override {
+    if constexpr (half_closable<L>) {
+      error_code ignored;
+      link_.shutdown_send(ignored);
+      return true;
+    } else {
+      return false;
+    }
   }
   std::string peer() const override { return link_.peer(); }
   void close() override { link_.close(); }

@@ -42,10 +42,14 @@ asio::awaitable<result<echo_totals>> check_echo(
 // Plain byte messages (header zero): for streams.
 std::vector<message> as_messages(const std::vector<std::string>& texts);
 
-// Connects through the registry's transport for the URI, bounded by timeout.
+// Connects through the registry's transport for the URI, bounded by timeout
+// (for a bridge: through the transport's bridge hook where it has one).
 class registry;
+enum class endpoint_use;
 asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
                                                            std::chrono::milliseconds timeout);
+asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
+                                                           std::chrono::milliseconds timeout, endpoint_use use);
 
 // The two messages of the blog post this project started from.
 inline const std::vector<std::string>& seed_messages() {

@@ -62,4 +62,11 @@ concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_
   l.close();
 };
 
+// Optional: a family with half-close (TCP) can shut down its write side, so
+// the peer reads what was sent and then sees its end while the other
+// direction goes on. RFCOMM leaves it out: shutting down one direction there
+// tears the whole channel down.
+template <class L>
+concept half_closable = requires(L& l, error_code& ec) { l.shutdown_send(ec); };
+
 }  // namespace anysock

@@ -11,6 +11,7 @@
 
 #include "anysock/any_link.hpp"
 #include "anysock/error.hpp"
+#include "anysock/message_kind.hpp"
 #include "anysock/server.hpp"
 #include "anysock/uri.hpp"
 
@@ -42,6 +43,18 @@ struct transport {
   // Connect to the endpoint named by the URI.
   std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
       connect;
+  message_kind carries = message_kind::bytes;
+  // The largest message one send carries (0: a stream, any size): a bridge
+  // cuts a stream into messages no larger than this.
+  std::size_t max_message = 0;
+  // Optional: the endpoint opened for a bridge, where its links pass every
+  // message on as it is instead of answering it (a CAN bus: every frame, its
+  // ID kept, rather than an echo responder's requests). Default: listen and
+  // connect.
+  std::function<result<listener_list>(const uri&, asio::io_context&)> bridge_listen;
+  std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
+      bridge_connect;
+  std::function<result<bool>(const uri&)> bridge_validate;
 };
 
 // Adapters from a transport's own functions to the hooks above, so that a
@@ -59,6 +72,13 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect_as_any_link(const uri
   if (!r) co_return r.err();
   co_return make_any_link(std::move(r).value());
 }
+
+// What an endpoint is opened for: the echo (serve, send, bench) or a bridge
+// (the transport's bridge hooks, where it has them).
+enum class endpoint_use { echo, bridge };
+result<listener_list> listen(const transport& t, const uri& u, asio::io_context& io,
+                             endpoint_use use = endpoint_use::echo);
+result<bool> validate(const transport& t, const uri& u, endpoint_use use = endpoint_use::echo);
 
 class registry {
  public:

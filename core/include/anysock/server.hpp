@@ -1,4 +1,5 @@
-// Serving: listeners accept links, the server runs the echo on each and keeps
+// Serving: listeners accept links, the server runs its service (the echo,
+// a bridge, ...) on each and keeps
 // the books a demanding operator needs — a limit on open links, an idle
 // timeout, and a bounded drain on shutdown.
 #pragma once
@@ -21,8 +22,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "anysock/echo.hpp"
 #include "anysock/link.hpp"
+#include "anysock/service.hpp"
 #include "anysock/session.hpp"
 
 namespace anysock {
@@ -59,7 +60,7 @@ concept acceptor = requires(A& a, const A& ca) {
 
 class server {
  public:
-  server(asio::io_context& io, server_options opts);
+  server(asio::io_context& io, server_options opts, link_service service = echo_service{});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -83,6 +84,9 @@ class server {
   // removed, say): the server shuts down, as nothing is served there any
   // more. One line for people; empty when the server stopped as asked.
   std::string failure() const;
+  // A service's way to say the same (a bridge given --once whose other side
+  // is gone): records why, once, and shuts down.
+  void fail(std::string why);
 
   // For listeners: admit a new link, or nullptr when the limit is reached or
   // the server is stopping (the caller closes the link). only_link: see session.
@@ -90,11 +94,11 @@ class server {
                                  asio::any_io_executor link_executor, bool only_link = false);
   void finished(const std::shared_ptr<session>& s, const error_code& why);
 
-  // Runs the echo on a link; the link and session are released when it ends.
+  // Runs the service on a link; the link and session are released when it ends.
   template <link L>
-  void spawn_echo(L l, std::shared_ptr<session> s) {
+  void spawn(L l, std::shared_ptr<session> s) {
     session& ref = *s;
-    start_echo(std::move(l), ref, [this, s = std::move(s)](error_code why) { finished(s, why); });
+    start_service(service_, std::move(l), ref, [this, s = std::move(s)](error_code why) { finished(s, why); });
   }
 
  private:
@@ -104,6 +108,7 @@ class server {
 
   asio::io_context& io_;
   server_options opts_;
+  link_service service_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer sweep_timer_;
   asio::steady_timer drain_timer_;
@@ -150,7 +155,7 @@ class basic_listener final : public listener {
         l.close();
         continue;
       }
-      srv.spawn_echo(std::move(l), std::move(s));
+      srv.spawn(std::move(l), std::move(s));
     }
   }
 

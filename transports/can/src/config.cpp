@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 #include <fmt/format.h>
+#include <optional>
 
 namespace anysock::can {
 namespace {
@@ -70,11 +71,16 @@ bool raw_config::is_request(canid_t frame_id) const {
   return false;
 }
 
-result<raw_config> parse_raw(const uri& u) {
+namespace {
+
+// parse_raw and parse_raw_bridge: the same syntax, other defaults.
+result<raw_config> parse_raw_with(const uri& u, std::optional<std::string_view> rx_default,
+                                  std::optional<std::string_view> tx_default) {
   if (auto ok = check_options(u, {"rx", "tx", "fd", "err"}); !ok) return ok.err();
   raw_config c;
   c.interface_name = u.authority;
-  std::string_view rx = u.option("rx").value_or("7E0");
+  if (!u.option("rx") && !rx_default) c.rx.push_back(id_filter{0, 0, false});  // every frame
+  std::string_view rx = u.option("rx") ? *u.option("rx") : rx_default.value_or("");
   while (!rx.empty()) {
     auto comma = rx.find(',');
     auto f = parse_filter(u, rx.substr(0, comma));
@@ -83,8 +89,11 @@ result<raw_config> parse_raw(const uri& u) {
     rx = comma == std::string_view::npos ? std::string_view{} : rx.substr(comma + 1);
   }
   if (c.rx.empty()) return bad(u, "rx= needs at least one ID, e.g. rx=7E0");
-  std::string_view tx = u.option("tx").value_or("7E8");
-  if (!tx.empty() && (tx.front() == '+' || tx.front() == '-')) {
+  auto tx_option = u.option("tx");
+  if (!tx_option && !tx_default) {
+    c.tx_is_offset = true;  // an offset of 0: every ID kept
+  } else if (std::string_view tx = tx_option ? *tx_option : *tx_default;
+             !tx.empty() && (tx.front() == '+' || tx.front() == '-')) {
     long off = 0;
     auto digits = tx.substr(1);
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), off, 16);
@@ -105,6 +114,12 @@ result<raw_config> parse_raw(const uri& u) {
   c.errors = *err;
   return c;
 }
+
+}  // namespace
+
+result<raw_config> parse_raw(const uri& u) { return parse_raw_with(u, "7E0", "7E8"); }
+
+result<raw_config> parse_raw_bridge(const uri& u) { return parse_raw_with(u, std::nullopt, std::nullopt); }
 
 result<bool> check_storm_safe(const uri& u, const raw_config& c) {
   auto refuse = [&](canid_t request) {

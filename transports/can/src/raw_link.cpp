@@ -64,11 +64,11 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
     spdlog::warn("{}: error frame {}", peer(), format_candump(f, interface_));
     return std::nullopt;
   }
-  if (f.remote()) {
+  if (f.remote() && role_ != role::bridge) {
     spdlog::info("{}: remote request {} not answered: an echo answers data frames", peer(), format_frame(f));
     return std::nullopt;
   }
-  if (role_ == role::responder && !config_->is_request(f.id)) return std::nullopt;
+  if (role_ != role::client && !config_->is_request(f.id)) return std::nullopt;
   if (role_ == role::client && (!expecting_ || f.id != expected_)) return std::nullopt;  // not our reply
   std::size_t len = std::min<std::size_t>(f.len, b.size());
   std::memcpy(b.data(), f.data.data(), len);
@@ -94,7 +94,11 @@ std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, err
 std::size_t raw_link::build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec) {
   frame f;
   decode_flags(h.flags, f);
-  f.id = role_ == role::responder ? config_->reply_id(h.id) : h.id;
+  f.id = role_ == role::client ? h.id : config_->reply_id(h.id & ~CAN_RTR_FLAG) | (h.id & CAN_RTR_FLAG);
+  if (f.fd && !config_->fd) {  // a bridge's frame from an FD bus
+    ec = make_error_code(errc::unsupported);
+    return 0;
+  }
   if (role_ == role::client) {
     expected_ = config_->reply_id(h.id);
     expecting_ = true;
@@ -131,7 +135,7 @@ result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, cons
   if (!index) return index.err();
 
   std::vector<can_filter> kernel_filters;
-  if (r == raw_link::role::responder) {
+  if (r != raw_link::role::client) {
     for (const auto& f : c.rx) kernel_filters.push_back({f.inverted ? f.id | CAN_INV_FILTER : f.id, f.mask});
   } else {
     // The client hears only replies: the fixed reply ID, or (offset) every
@@ -142,7 +146,8 @@ result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, cons
       kernel_filters.push_back({0, 0});
   }
   s.set_option(filters(kernel_filters), ec);
-  // Storm-proofing: never receive our own frames as requests.
+  // Storm-proofing: never receive our own frames as requests (a bridge: never
+  // take back what it put on the bus).
   if (!ec) s.set_option(receive_own_messages(0), ec);
   if (!ec && c.fd) s.set_option(fd_frames(1), ec);
   if (!ec && c.errors) s.set_option(error_filter(CAN_ERR_MASK), ec);

@@ -21,16 +21,36 @@ result<raw_config> raw_checked(const uri& u) {
   return c;
 }
 
-result<listener_list> listen_raw(const uri& u, asio::io_context& io) {
-  auto c = raw_checked(u);
-  if (!c) return c.err();
-  auto s = open_raw(u, link_executor(io), *c, raw_link::role::responder);
+result<listener_list> listen_raw_as(const uri& u, asio::io_context& io, const raw_config& c, raw_link::role r) {
+  auto s = open_raw(u, link_executor(io), c, r);
   if (!s) return s.err();
   listener_list out;
-  raw_link l(std::move(s).value(), std::make_shared<raw_config>(*c), raw_link::role::responder);
+  raw_link l(std::move(s).value(), std::make_shared<raw_config>(c), r);
   out.push_back(std::make_unique<basic_listener<single_link_acceptor<raw_link>>>(
       single_link_acceptor<raw_link>(std::move(l), u.text)));
   return out;
+}
+
+result<listener_list> listen_raw(const uri& u, asio::io_context& io) {
+  auto c = raw_checked(u);
+  if (!c) return c.err();
+  return listen_raw_as(u, io, *c, raw_link::role::responder);
+}
+
+// In a bridge the bus passes frames on instead of answering them: no
+// request/reply pair to check, and the socket never hears its own frames.
+result<listener_list> listen_raw_bridge(const uri& u, asio::io_context& io) {
+  auto c = parse_raw_bridge(u);
+  if (!c) return c.err();
+  return listen_raw_as(u, io, *c, raw_link::role::bridge);
+}
+
+asio::awaitable<result<std::unique_ptr<any_link>>> connect_raw_bridge(const uri& u, asio::any_io_executor ex) {
+  auto c = parse_raw_bridge(u);
+  if (!c) co_return c.err();
+  auto s = open_raw(u, ex, *c, raw_link::role::bridge);
+  if (!s) co_return s.err();
+  co_return make_any_link(raw_link(std::move(s).value(), std::make_shared<raw_config>(*c), raw_link::role::bridge));
 }
 
 asio::awaitable<result<std::unique_ptr<any_link>>> connect_raw(const uri& u, asio::any_io_executor ex) {
@@ -118,6 +138,10 @@ void register_transports(registry& r) {
   raw_t.parse_message = parse_raw_message;
   raw_t.default_messages = raw_default_messages;
   raw_t.format_message = format_raw_message;
+  raw_t.carries = message_kind::frames;
+  raw_t.bridge_listen = listen_raw_bridge;
+  raw_t.bridge_connect = connect_raw_bridge;
+  raw_t.bridge_validate = validate_with<&parse_raw_bridge>;
   r.add(std::move(raw_t));
 
   transport iso;
@@ -129,6 +153,8 @@ void register_transports(registry& r) {
   iso.validate = validate_with<&parse_isotp>;
   iso.listen = listen_isotp;
   iso.connect = connect_isotp;
+  iso.carries = message_kind::messages;
+  iso.max_message = 4095;  // ISO 15765-2's classic limit, which every peer takes
   r.add(std::move(iso));
 }
 

@@ -48,6 +48,12 @@ struct raw_config {
 // and never hear 7E8 as a request: no ping-pong, no cascade.
 result<raw_config> parse_raw(const uri& u);
 
+// The same URI as one side of a bridge: rx= says which frames are taken from
+// the bus (default: every frame), tx= how the IDs of frames put on it are
+// mapped (tx=+OFF; a fixed tx=ID sends every frame on that ID; default: IDs
+// kept).
+result<raw_config> parse_raw_bridge(const uri& u);
+
 // Refuses a configuration in which a reply could match the request filter.
 result<bool> check_storm_safe(const uri& u, const raw_config& c);
 

@@ -1,6 +1,8 @@
 // A CAN_RAW link: one frame is one message. As a responder it answers a
 // request frame on the reply ID its configuration maps it to; as a client
-// it sends frames as given and hears only the replies.
+// it sends frames as given and hears only the replies; as one side of a
+// bridge it takes every frame its rx= passes (remote requests too) and puts
+// frames on the bus with their ID as tx= maps it, never hearing its own.
 #pragma once
 
 #include <boost/asio/async_result.hpp>
@@ -42,7 +44,7 @@ class raw_link {
   using executor_type = asio::any_io_executor;
   static constexpr bool is_stream = false;
 
-  enum class role { responder, client };
+  enum class role { responder, client, bridge };
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
       : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<rx_batch>()),
         one_thread_(runs_on_one_thread(socket_.get_executor())), interface_(interface_name()),

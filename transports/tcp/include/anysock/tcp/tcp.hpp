@@ -44,6 +44,8 @@ class link : public stream_link<asio_tcp::socket> {
   // try_ calls, TCP_NODELAY as configured.
   error_code configure(const options& o);
   std::string peer() const;
+  // Half-close: the peer reads what was sent, then its end of stream.
+  void shutdown_send(error_code& ec) { socket_.shutdown(asio_tcp::socket::shutdown_send, ec); }
 };
 
 // One bound, listening socket. Accepted links live on the acceptor's own

@@ -1,0 +1,468 @@
+// The bridge service: every message one link receives is sent on a second
+// link, and back, at once. Written once against the link concept, like the
+// echo: side A is the listener's own link type, side B (opened per link of
+// A, so chosen at run time) an any_link.
+//
+// Backpressure follows what a side can do. A stream can be held back: it is
+// not read while the other side's write is pending, so a slow reader slows
+// its sender and memory stays bounded. A bus cannot (frames come
+// regardless): what waits for a slow side sits in a bounded queue, and what
+// does not fit is dropped, counted and logged.
+//
+// B may go away and come back (a device reset, a server restart): the
+// bridge reconnects with a back-off while A's link stays open; a stream A is
+// held back meanwhile, a bus A's messages are dropped and counted.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anysock/any_link.hpp"
+#include "anysock/bridge_log.hpp"
+#include "anysock/error.hpp"
+#include "anysock/link.hpp"
+#include "anysock/log.hpp"
+#include "anysock/message_kind.hpp"
+#include "anysock/uri.hpp"
+#include "anysock/session.hpp"
+
+namespace anysock {
+
+struct bridge_config {
+  std::string target;  // B as the user wrote it, for logs
+  // Opens B for one link of A, on the executor the coroutine runs on.
+  std::function<asio::awaitable<result<std::unique_ptr<any_link>>>()> connect;
+  bool once = false;               // B unreachable or gone: give up instead of retrying
+  std::size_t queue_limit = 1024;  // messages waiting for a slow side, per direction
+  std::chrono::milliseconds retry_max{10000};
+  // After A's end, how long B's last replies may still come back where B
+  // has no half-close (RFCOMM): then B is closed.
+  std::chrono::milliseconds linger{500};
+  // The largest message each side's family can send (0: a stream, no
+  // bound): a stream's reads are cut to the other side's (ISO-TP: 4095).
+  std::size_t a_max_message = 0;
+  std::size_t b_max_message = 0;
+  // --once: called with one line when the bridge gives up; the program stops.
+  std::function<void(const std::string&)> give_up;
+};
+
+// Frames cross only to frames (their ID and flags would be lost in bytes or
+// an ISO-TP message); bytes and header-less messages mix freely. One line
+// saying why when the pair cannot be bridged.
+result<bool> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb);
+
+namespace detail {
+
+template <link L>
+auto receive_on(L& l, asio::mutable_buffer b, message_header& h) {
+  return l.async_receive(b, h, asio::as_tuple(asio::use_awaitable));
+}
+inline auto receive_on(any_link& l, asio::mutable_buffer b, message_header& h) { return l.receive(b, h); }
+template <link L>
+auto send_on(L& l, asio::const_buffer b, const message_header& h) {
+  return l.async_send(b, h, asio::as_tuple(asio::use_awaitable));
+}
+inline auto send_on(any_link& l, asio::const_buffer b, const message_header& h) { return l.send(b, h); }
+template <link L>
+bool is_stream_link(const L&) {
+  return L::is_stream;
+}
+inline bool is_stream_link(const any_link& l) { return l.is_stream(); }
+template <link L>
+bool shutdown_send_on(L& l) {
+  if constexpr (half_closable<L>) {
+    error_code ignored;
+    l.shutdown_send(ignored);
+    return true;
+  } else {
+    return false;
+  }
+}
+inline bool shutdown_send_on(any_link& l) { return l.shutdown_send(); }
+
+// Bytes one read of a stream side takes: a stream going to a message family
+// (ISO-TP) is cut into messages of at most what that family can send.
+std::size_t stream_read_size(std::size_t destination_max_message);
+
+// One way through the bridge: what crossed, what was dropped, and the
+// messages waiting for a slow destination when the source is a bus.
+struct bridge_way {
+  bridge_way_stats stats;
+  std::deque<message> queue;
+  bool sending = false;
+  drop_log drops;
+};
+
+}  // namespace detail
+
+template <link L>
+class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
+ public:
+  using done_fn = std::function<void(error_code)>;
+
+  // Starts bridging `a`; `s.close_link` stops it until it is done.
+  static void start(L a, session& s, std::shared_ptr<const bridge_config> cfg, done_fn done) {
+    std::shared_ptr<bridged_link> self(new bridged_link(std::move(a), s, std::move(cfg), std::move(done)));
+    s.close_link = [w = std::weak_ptr<bridged_link>(self)] {
+      if (auto p = w.lock()) p->stop();
+    };
+    asio::co_spawn(self->ex_, self->run(), [self](std::exception_ptr e) {
+      if (!e) return;
+      self->crashed(e);
+      self->finish();
+    });
+  }
+
+ private:
+  bridged_link(L a, session& s, std::shared_ptr<const bridge_config> cfg, done_fn done)
+      : a_(std::move(a)), session_(s), cfg_(std::move(cfg)), done_(std::move(done)), ex_(a_.get_executor()),
+        wake_(ex_, asio::steady_timer::time_point::max()), retry_(ex_), linger_(ex_) {}
+
+  asio::awaitable<void> run() {
+    auto self = this->shared_from_this();
+    a_running_ = true;
+    asio::co_spawn(ex_, forward_a(), [self](std::exception_ptr e) {
+      self->a_running_ = false;
+      self->wake();
+      if (e) self->crashed(e);
+    });
+    unsigned attempt = 0;
+    bool outage_said = false;
+    while (!stopping_ && !a_ended_) {
+      auto r = co_await cfg_->connect();
+      if (stopping_ || a_ended_) {
+        if (r) (*r)->close();
+        break;
+      }
+      if (!r) {
+        if (cfg_->once) {
+          give_up(r.err().message);
+          break;
+        }
+        if (!outage_said)
+          spdlog::warn("{}: {}; retrying with a back-off of up to {} s while {} waits", session_.endpoint(),
+                       r.err().message, cfg_->retry_max.count() / 1000, session_.peer());
+        outage_said = true;
+        retry_.expires_after(retry_delay(attempt++));
+        co_await retry_.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      b_ = std::shared_ptr<any_link>(std::move(r).value());
+      if (outage_said)
+        spdlog::info("{}: {} is back after {} attempts; bridging {} again", session_.endpoint(), cfg_->target,
+                     attempt + 1, session_.peer());
+      else
+        spdlog::info("{}: bridging {} <-> {}", session_.endpoint(), session_.peer(), b_->peer());
+      attempt = 0;
+      outage_said = false;
+      wake();
+      error_code why = co_await forward_b(b_);
+      auto gone = std::exchange(b_, nullptr);
+      gone->close();
+      wake();
+      if (stopping_ || a_ended_ || a_eof_) break;
+      if (cfg_->once) {
+        give_up(fmt::format("{} went away ({})", cfg_->target, describe_end(why)));
+        break;
+      }
+      spdlog::warn("{}: {} went away ({}); reconnecting while {} waits", session_.endpoint(), cfg_->target,
+                   describe_end(why), session_.peer());
+      outage_said = true;
+    }
+    stop();
+    while (a_running_ || to_a_.sending || to_b_.sending) co_await wait_for_wake();
+    finish();
+  }
+
+  // A -> B, for as long as A lasts.
+  asio::awaitable<void> forward_a() {
+    std::vector<std::byte> buf(read_size(a_));
+    const bool held_back = detail::is_stream_link(a_);
+    for (unsigned n = 1;; ++n) {
+      message_header h{};
+      auto [ec, len] = co_await detail::receive_on(a_, asio::buffer(buf), h);
+      if (ec) {
+        co_await a_ended(ec);
+        co_return;
+      }
+      session_.touch();
+      asio::const_buffer data(buf.data(), len);
+      log_payload(session_, "in", data);
+      if (held_back) {
+        if (!co_await send_to_b_held(data, h)) co_return;
+      } else {
+        if (auto b = b_)
+          pass(to_b_, *b, data, h, true);
+        else
+          to_b_.drops.dropped(session_, cfg_->target, "it is not connected", to_b_.stats);
+      }
+      if (stop_if_draining()) co_return;
+      if (n % 64 == 0) co_await asio::post(ex_, asio::use_awaitable);  // see echo.hpp's next()
+    }
+  }
+
+  // B -> A, for as long as this connection to B lasts; its end, why.
+  asio::awaitable<error_code> forward_b(std::shared_ptr<any_link> b) {
+    std::vector<std::byte> buf(read_size(*b));
+    const bool held_back = b->is_stream();
+    for (unsigned n = 1;; ++n) {
+      message_header h{};
+      auto [ec, len] = co_await b->receive(asio::buffer(buf), h);
+      if (ec) co_return ec;
+      session_.touch();
+      asio::const_buffer data(buf.data(), len);
+      log_payload(session_, "out", data);
+      if (held_back) {
+        busy(+1);
+        auto [wec, sent] = co_await detail::send_on(a_, data, h);
+        busy(-1);
+        if (wec) {
+          co_await a_ended(wec);
+          co_return asio::error::operation_aborted;
+        }
+        to_a_.stats.add(sent);
+        session_.count(0, sent);
+      } else {
+        pass(to_a_, a_, data, h, false);
+      }
+      if (stop_if_draining()) co_return asio::error::operation_aborted;
+      if (n % 64 == 0) co_await asio::post(ex_, asio::use_awaitable);
+    }
+  }
+
+  // A stream's bytes to B, whole, waiting while B is away; false once the
+  // bridge is stopping.
+  asio::awaitable<bool> send_to_b_held(asio::const_buffer data, const message_header& h) {
+    while (data.size() > 0) {
+      auto b = b_;
+      if (!b) {
+        if (stopping_) co_return false;
+        co_await wait_for_wake();
+        continue;
+      }
+      error_code ec;
+      std::size_t done = b->try_send(data, h, ec);
+      if (ec == asio::error::would_block) {
+        done = 0;
+        ec = {};
+      }
+      if (!ec && done < data.size()) {
+        busy(+1);
+        std::tie(ec, std::ignore) = co_await b->send(data + done, h);
+        busy(-1);
+        if (!ec) done = data.size();
+      }
+      if (done > 0) {
+        to_b_.stats.add(done);
+        session_.count(done, 0);
+      }
+      data += done;
+      if (ec) {
+        // B's receive sees its end too; the rest waits for the next B.
+        b->close();
+        if (stopping_) co_return false;
+        co_await wait_for_wake();
+      }
+    }
+    co_return true;
+  }
+
+  // A bus's message to the destination at once, or into the bounded queue
+  // when the destination is still busy with earlier ones.
+  template <class Dest>
+  void pass(detail::bridge_way& way, Dest& dest, asio::const_buffer data, const message_header& h, bool to_b) {
+    if (!way.sending && way.queue.empty()) {
+      error_code ec;
+      std::size_t done = dest.try_send(data, h, ec);
+      if (!ec && done == data.size()) {
+        way.stats.add(done);
+        session_.count(to_b ? done : 0, to_b ? 0 : done);
+        return;
+      }
+      if (ec && ec != asio::error::would_block) {
+        way.drops.dropped(session_, to_b ? cfg_->target : session_.peer(), ec.message(), way.stats);
+        return;
+      }
+      if (ec) done = 0;
+      auto bytes = static_cast<const char*>(data.data());
+      way.queue.push_back(message{h, std::string(bytes + done, bytes + data.size())});
+      way.stats.bytes += done;  // the message is counted once its rest is sent
+      start_sender(way, to_b);
+      return;
+    }
+    if (way.queue.size() >= cfg_->queue_limit) {
+      way.drops.dropped(session_, to_b ? cfg_->target : session_.peer(), "its queue is full (a slow reader)",
+                        way.stats);
+      return;
+    }
+    auto bytes = static_cast<const char*>(data.data());
+    way.queue.push_back(message{h, std::string(bytes, bytes + data.size())});
+  }
+
+  void start_sender(detail::bridge_way& way, bool to_b) {
+    way.sending = true;
+    busy(+1);
+    auto self = this->shared_from_this();
+    asio::co_spawn(ex_, drain_queue(way, to_b), [self, &way](std::exception_ptr e) {
+      way.sending = false;
+      self->busy(-1);
+      self->wake();
+      if (e) self->crashed(e);
+      self->stop_if_draining();
+    });
+  }
+
+  // Sends what waits in the queue, in order.
+  asio::awaitable<void> drain_queue(detail::bridge_way& way, bool to_b) {
+    auto b = b_;
+    while (!way.queue.empty() && !stopping_) {
+      message& m = way.queue.front();
+      error_code ec;
+      std::size_t sent = 0;
+      if (to_b) {
+        if (!b || b != b_) break;
+        std::tie(ec, sent) = co_await b->send(asio::buffer(m.bytes), m.header);
+      } else {
+        std::tie(ec, sent) = co_await detail::send_on(a_, asio::buffer(m.bytes), m.header);
+      }
+      if (ec) {
+        if (!to_b) co_await a_ended(ec);
+        break;
+      }
+      way.stats.add(sent);
+      session_.count(to_b ? sent : 0, to_b ? 0 : sent);
+      way.queue.pop_front();
+    }
+    // What could not be sent (the destination went away) is dropped, counted.
+    for (; !way.queue.empty(); way.queue.pop_front())
+      way.drops.dropped(session_, to_b ? cfg_->target : session_.peer(), "it went away", way.stats);
+  }
+
+  // A's end. A clean one (eof) is passed on: B's write side is shut down
+  // where it has half-close and B's last replies still come back; where it
+  // has not, B gets `linger` for them. Anything else ends the bridge.
+  asio::awaitable<void> a_ended(error_code why) {
+    if (a_eof_ || a_ended_) co_return;
+    a_why_ = why;
+    if (why != asio::error::eof || stopping_) {
+      a_ended_ = true;
+      stop();
+      co_return;
+    }
+    a_eof_ = true;
+    while (to_b_.sending) co_await wait_for_wake();
+    auto b = b_;
+    if (!b) {
+      a_ended_ = true;
+      wake();
+      retry_.cancel();
+      co_return;
+    }
+    if (b->shutdown_send()) co_return;
+    linger_.expires_after(cfg_->linger);
+    linger_.async_wait([self = this->shared_from_this(), b](error_code ec) {
+      if (!ec) b->close();
+    });
+  }
+
+  // Closes both sides: every pending operation ends with operation_aborted.
+  void stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    a_.close();
+    if (b_) b_->close();
+    retry_.cancel();
+    linger_.cancel();
+    wake();
+  }
+
+  // Drain on shutdown: once nothing is being written, stop.
+  bool stop_if_draining() {
+    if (!session_.draining() || busy_ > 0) return stopping_;
+    stop();
+    return true;
+  }
+
+  void give_up(const std::string& why) {
+    spdlog::error("{}: {}; --once: giving up", session_.endpoint(), why);
+    if (cfg_->give_up) cfg_->give_up(why);
+    stop();
+  }
+
+  void finish() {
+    session_.close_link = nullptr;
+    log_bridge_end(session_, cfg_->target, to_b_.stats, to_a_.stats);
+    if (auto d = std::exchange(done_, nullptr)) d(a_why_ ? a_why_ : asio::error::operation_aborted);
+  }
+
+  void crashed(std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("{}: bridge of {} failed: {}", session_.endpoint(), session_.peer(), x.what());
+    }
+    stop();
+  }
+
+  void busy(int d) {
+    busy_ += d;
+    session_.set_busy(busy_ > 0);
+  }
+  void wake() { wake_.cancel(); }
+  // Every waiter rechecks what it waits for: a wake-up is only a hint. (The
+  // timer never expires; resetting its expiry would cancel the other waiters.)
+  asio::awaitable<void> wait_for_wake() {
+    co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+
+  std::chrono::milliseconds retry_delay(unsigned attempt) const {
+    auto d = std::chrono::milliseconds(250) * (1u << std::min(attempt, 8u));
+    return std::min<std::chrono::milliseconds>(d, cfg_->retry_max);
+  }
+
+  // Side A reads for B, side B for A: a stream's reads fit the other side.
+  std::size_t read_size(const L& a) const {
+    return detail::is_stream_link(a) ? detail::stream_read_size(cfg_->b_max_message) : a.receive_size();
+  }
+  std::size_t read_size(const any_link& b) const {
+    return b.is_stream() ? detail::stream_read_size(cfg_->a_max_message) : b.receive_size();
+  }
+
+  L a_;
+  session& session_;
+  std::shared_ptr<const bridge_config> cfg_;
+  done_fn done_;
+  asio::any_io_executor ex_;
+  std::shared_ptr<any_link> b_;  // null while B is not connected
+  asio::steady_timer wake_;      // cancelled when B comes or goes, a sender ends, or the bridge stops
+  asio::steady_timer retry_;
+  asio::steady_timer linger_;
+  detail::bridge_way to_b_, to_a_;
+  int busy_ = 0;
+  bool stopping_ = false;
+  bool a_running_ = false;
+  bool a_eof_ = false;    // A ended cleanly; B's last replies may still come
+  bool a_ended_ = false;  // A is gone: nothing more to bridge
+  error_code a_why_;
+};
+
+// Bridges `a` to a B opened through `cfg` until either ends for good, an
+// error occurs, or the session drains; then calls done(why).
+template <link L, class Done>
+void start_bridge(L a, session& s, std::shared_ptr<const bridge_config> cfg, Done done) {
+  bridged_link<L>::start(std::move(a), s, std::move(cfg), std::move(done));
+}
+
+}  // namespace anysock
