@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the one line CLI11 has for it
+    // One line, like every other bad input (CLI11's own adds a second).
+    fmt::print(stderr, "anysock: {}; see anysock --help\n", e.what());
     return cli::exit_usage;
   }
 
