@@ -91,3 +91,30 @@ TEST(IsotpConfig, OptionsAndErrors) {
   EXPECT_FALSE(parse_isotp(u("isotp://vcan0?pad=1FF")));
   EXPECT_FALSE(parse_isotp(u("isotp://vcan0?bs=300")));
 }
+
+TEST(CanConfig, ABridgeSidePassesEveryFrameWithItsIdByDefault) {
+  auto c = parse_raw_bridge(u("can://vcan0"));
+  ASSERT_TRUE(c) << c.err().message;
+  for (canid_t id : {0x000u, 0x7E0u, 0x7FFu, 0x18DAF110u | CAN_EFF_FLAG, CAN_EFF_MASK | CAN_EFF_FLAG})
+    EXPECT_TRUE(c->is_request(id)) << std::hex << id;
+  EXPECT_EQ(c->reply_id(0x123), 0x123u);
+  EXPECT_EQ(c->reply_id(0x18DAF110 | CAN_EFF_FLAG), 0x18DAF110u | CAN_EFF_FLAG);
+}
+
+TEST(CanConfig, ABridgeSideFiltersAndMapsWhatAnEchoWouldRefuse) {
+  // An echo responder refuses this (a reply of 100 is 101, also a request);
+  // a bridge side has no replies, only a mapping for the other bus.
+  const auto text = u("can://vcan0?rx=100:700&tx=+1");
+  EXPECT_FALSE(check_storm_safe(text, *parse_raw(text)));
+  auto c = parse_raw_bridge(text);
+  ASSERT_TRUE(c) << c.err().message;
+  EXPECT_TRUE(c->is_request(0x100));
+  EXPECT_TRUE(c->is_request(0x1FF));
+  EXPECT_FALSE(c->is_request(0x200));
+  EXPECT_EQ(c->reply_id(0x1FF), 0x200u);
+  auto fixed = parse_raw_bridge(u("can://vcan0?tx=321"));
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->reply_id(0x100), 0x321u);
+  EXPECT_FALSE(parse_raw_bridge(u("can://vcan0?rx=zz")));
+  EXPECT_FALSE(parse_raw_bridge(u("can://vcan0?tx=+0")));
+}
