@@ -16,6 +16,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -110,6 +111,10 @@ struct bridge_way {
 template <link L>
 class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
  public:
+  // One link of A and its B: a coroutine that (re)connects B and forwards
+  // B -> A, one that forwards A -> B, and a short-lived one per queue that
+  // a slow destination made wait. All run on A's executor, so nothing here
+  // needs a lock.
   using done_fn = std::function<void(error_code)>;
 
   // Starts bridging `a`; `s.close_link` stops it until it is done.
@@ -128,9 +133,11 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
  private:
   bridged_link(L a, session& s, std::shared_ptr<const bridge_config> cfg, done_fn done)
       : a_(std::move(a)), session_(s), cfg_(std::move(cfg)), done_(std::move(done)), ex_(a_.get_executor()),
-        wake_(ex_, asio::steady_timer::time_point::max()), retry_(ex_), linger_(ex_) {}
+        wake_(ex_, asio::steady_timer::time_point::max()), stopped_(ex_, asio::steady_timer::time_point::max()),
+        retry_(ex_), linger_(ex_) {}
 
   asio::awaitable<void> run() {
+    using namespace asio::experimental::awaitable_operators;
     auto self = this->shared_from_this();
     a_running_ = true;
     asio::co_spawn(ex_, forward_a(), [self](std::exception_ptr e) {
@@ -141,11 +148,13 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
     unsigned attempt = 0;
     bool outage_said = false;
     while (!stopping_ && !a_ended_) {
-      auto r = co_await cfg_->connect();
-      if (stopping_ || a_ended_) {
-        if (r) (*r)->close();
+      // A stop (drain, idle timeout, A's end) does not wait out a connect.
+      auto opened = co_await (cfg_->connect() || stopped_.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (opened.index() == 1 || stopping_ || a_ended_) {
+        if (opened.index() == 0 && std::get<0>(opened)) (*std::get<0>(opened))->close();
         break;
       }
+      auto& r = std::get<0>(opened);
       if (!r) {
         if (cfg_->once) {
           give_up(r.err().message);
@@ -385,6 +394,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
     if (b_) b_->close();
     retry_.cancel();
     linger_.cancel();
+    stopped_.cancel();
     wake();
   }
 
@@ -447,6 +457,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   asio::any_io_executor ex_;
   std::shared_ptr<any_link> b_;  // null while B is not connected
   asio::steady_timer wake_;      // cancelled when B comes or goes, a sender ends, or the bridge stops
+  asio::steady_timer stopped_;   // cancelled once, when the bridge stops
   asio::steady_timer retry_;
   asio::steady_timer linger_;
   detail::bridge_way to_b_, to_a_;
