@@ -1,9 +1,13 @@
-// A type-erased link for the edges: the CLI client and anything that picks a
-// transport at run time per link rather than per message loop. Each call
-// costs a virtual call and a coroutine frame; the echo service does not use it.
+// A type-erased link for the edges: the CLI client, a bridge's far side, and
+// anything that picks a transport at run time per link rather than per
+// message loop. Each call costs a virtual call and a type-erased handler;
+// the echo service does not use it.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 #include <memory>
@@ -19,10 +23,27 @@ class any_link {
   virtual ~any_link() = default;
   virtual bool is_stream() const = 0;
   virtual std::size_t receive_size() const = 0;
-  virtual asio::awaitable<std::tuple<error_code, std::size_t>> receive(asio::mutable_buffer b,
-                                                                        message_header& h) = 0;
-  virtual asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b,
-                                                                     const message_header& h) = 0;
+  // Asio-style initiating functions, as the link concept has them: the
+  // handler is type-erased (asio::any_completion_handler, allocated through
+  // Asio's recycling allocator), so a message costs a virtual call and no
+  // coroutine frame of its own.
+  template <class Token>
+  auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this, b, &h](auto handler) { receive_erased(b, h, std::move(handler)); }, token);
+  }
+  template <class Token>
+  auto async_send(asio::const_buffer b, const message_header& h, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this, b, &h](auto handler) { send_erased(b, h, std::move(handler)); }, token);
+  }
+  // The same for coroutines: co_await link.receive(b, h).
+  asio::awaitable<std::tuple<error_code, std::size_t>> receive(asio::mutable_buffer b, message_header& h) {
+    return async_receive(b, h, asio::as_tuple(asio::use_awaitable));
+  }
+  asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b, const message_header& h) {
+    return async_send(b, h, asio::as_tuple(asio::use_awaitable));
+  }
   // The link's non-blocking send (see link.hpp): no coroutine frame.
   virtual std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) = 0;
   virtual std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) = 0;
@@ -32,6 +53,11 @@ class any_link {
   virtual std::string peer() const = 0;
   virtual void close() = 0;
   virtual asio::any_io_executor get_executor() = 0;
+
+ protected:
+  using erased_handler = asio::any_completion_handler<void(error_code, std::size_t)>;
+  virtual void receive_erased(asio::mutable_buffer b, message_header& h, erased_handler handler) = 0;
+  virtual void send_erased(asio::const_buffer b, const message_header& h, erased_handler handler) = 0;
 };
 
 template <link L>
@@ -40,14 +66,6 @@ class link_holder final : public any_link {
   explicit link_holder(L l) : link_(std::move(l)) {}
   bool is_stream() const override { return L::is_stream; }
   std::size_t receive_size() const override { return link_.receive_size(); }
-  asio::awaitable<std::tuple<error_code, std::size_t>> receive(asio::mutable_buffer b,
-                                                                message_header& h) override {
-    co_return co_await link_.async_receive(b, h, asio::as_tuple(asio::deferred));
-  }
-  asio::awaitable<std::tuple<error_code, std::size_t>> send(asio::const_buffer b,
-                                                             const message_header& h) override {
-    co_return co_await link_.async_send(b, h, asio::as_tuple(asio::deferred));
-  }
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) override {
     return link_.try_send(b, h, ec);
   }
@@ -67,6 +85,14 @@ class link_holder final : public any_link {
   void close() override { link_.close(); }
   asio::any_io_executor get_executor() override { return link_.get_executor(); }
   L& get() { return link_; }
+
+ protected:
+  void receive_erased(asio::mutable_buffer b, message_header& h, erased_handler handler) override {
+    link_.async_receive(b, h, std::move(handler));
+  }
+  void send_erased(asio::const_buffer b, const message_header& h, erased_handler handler) override {
+    link_.async_send(b, h, std::move(handler));
+  }
 
  private:
   L link_;

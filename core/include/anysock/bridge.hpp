@@ -139,12 +139,17 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   asio::awaitable<void> run() {
     using namespace asio::experimental::awaitable_operators;
     auto self = this->shared_from_this();
-    a_running_ = true;
-    asio::co_spawn(ex_, forward_a(), [self](std::exception_ptr e) {
-      self->a_running_ = false;
-      self->wake();
-      if (e) self->crashed(e);
-    });
+    // A is read once B's first connect has been tried: a bus A's first
+    // frames wait in its socket meanwhile instead of being dropped.
+    auto start_a = [&] {
+      if (a_running_ || a_started_) return;
+      a_running_ = a_started_ = true;
+      asio::co_spawn(ex_, forward_a(), [self](std::exception_ptr e) {
+        self->a_running_ = false;
+        self->wake();
+        if (e) self->crashed(e);
+      });
+    };
     unsigned attempt = 0;
     bool outage_said = false;
     while (!stopping_ && !a_ended_) {
@@ -155,6 +160,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
         break;
       }
       auto& r = std::get<0>(opened);
+      if (r || !cfg_->once) start_a();
       if (!r) {
         if (cfg_->once) {
           give_up(r.err().message);
@@ -234,9 +240,21 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
       asio::const_buffer data(buf.data(), len);
       log_payload(session_, "out", data);
       if (held_back) {
-        busy(+1);
-        auto [wec, sent] = co_await detail::send_on(a_, data, h);
-        busy(-1);
+        // At once where the kernel takes it all (no operation, no
+        // suspension: the common case), else the rest awaited.
+        error_code wec;
+        std::size_t sent = a_.try_send(data, h, wec);
+        if (wec == asio::error::would_block) {
+          wec = {};
+          sent = 0;
+        }
+        if (!wec && sent < data.size()) {
+          busy(+1);
+          auto [rest_ec, rest] = co_await detail::send_on(a_, data + sent, h);
+          busy(-1);
+          wec = rest_ec;
+          sent += rest;
+        }
         if (wec) {
           co_await a_ended(wec);
           co_return asio::error::operation_aborted;
@@ -464,6 +482,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   int busy_ = 0;
   bool stopping_ = false;
   bool a_running_ = false;
+  bool a_started_ = false;
   bool a_eof_ = false;    // A ended cleanly; B's last replies may still come
   bool a_ended_ = false;  // A is gone: nothing more to bridge
   error_code a_why_;
