@@ -5,6 +5,7 @@ bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
   bench/kernel_suite.py [--build build/release] [--rounds 15] [--duration 2] [--placement split|free]
+                        [--only can-echo,rfcomm,can-bridge]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve (as it comes, and with --busy-poll 500), the
@@ -18,6 +19,11 @@ time per second under load.
 RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
 anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
+CAN bridge (--only can-bridge; part of the full run): anysock bench on vcan0
+(32 requests 123 in flight, replies 456) to one anysock serve on vcan1,
+through `anysock bridge can://vcan0?rx=123 can://vcan1?rx=456` or through two
+cangw rules doing the same crossings, alternating; before each run a burst
+of frames checks that every request gets exactly one reply.
 
 Where the host has no AF_CAN / AF_BLUETOOTH (or no right to create vcan and
 virtual controllers) it runs itself in one boot of the test guest
@@ -35,6 +41,7 @@ import shlex
 import shutil
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -47,6 +54,11 @@ CAN_REQ, CAN_REP = "123", "456"
 WARMUP_S = 1
 CAN_NAMES = ["anysock", "anysock busy-poll", "cangw", "C responder", "C epoll", "C io_uring"]
 CAN_WINDOWS = (1, 32)
+BRIDGE_NAMES = ["anysock bridge", "cangw"]
+BRIDGE_WINDOW = 32
+BRIDGE_TARGET = 0.8  # bridge / cangw
+PARTS = ("can-echo", "rfcomm", "can-bridge")
+BT_NAMES = ["anysock", "C echo", "rctest one way"]
 
 
 def fail(msg):
@@ -91,23 +103,53 @@ class Server:
         self.proc.kill()
         self.proc.wait(timeout=30)
 
+    def log(self):
+        """What it wrote on stderr (it is stopped first), on one line."""
+        self.stop()
+        return " | ".join(self.proc.stderr.read().strip().splitlines()[-20:]) or "nothing on stderr"
+
 
 class Cangw:
-    """The in-kernel CAN gateway as the responder: 123 frames come back as 456."""
+    """In-kernel CAN gateway rules (cangw -A ...), deleted again at stop."""
 
-    def __init__(self, ifc):
-        self.ifc = ifc
-        rule = ["-s", ifc, "-d", ifc, "-i", "-e", "-f", f"{CAN_REQ}:C00007FF",
-                "-m", f"SET:I:{CAN_REP}.0.0000000000000000"]
-        self.rule = rule
-        # rtnetlink does not load can-gw on demand (-EOPNOTSUPP until it is in).
-        subprocess.run(["modprobe", "can-gw"], capture_output=True, timeout=60)
-        r = subprocess.run(["cangw", "-A", *rule], capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            fail(f"cangw -A failed: {r.stderr.strip()} (needs root and the can-gw module)")
+    loaded = False
+
+    def __init__(self, rules):
+        self.rules = []
+        # rtnetlink does not load can-gw on demand (-EOPNOTSUPP until it is
+        # in); once is enough (in the guest a modprobe takes ~2 s).
+        if not Cangw.loaded:
+            subprocess.run(["modprobe", "can-gw"], capture_output=True, timeout=60)
+            Cangw.loaded = True
+        for rule in rules:
+            r = subprocess.run(["cangw", "-A", *rule], capture_output=True, text=True, timeout=30)
+            if r.returncode != 0:
+                self.stop()
+                fail(f"cangw -A {shlex.join(rule)} failed: {r.stderr.strip()} (needs root and the can-gw module)")
+            self.rules.append(rule)
 
     def stop(self):
-        subprocess.run(["cangw", "-D", *self.rule], capture_output=True, timeout=30)
+        # A rule left behind would answer twice in every later run.
+        for rule in self.rules:
+            r = subprocess.run(["cangw", "-D", *rule], capture_output=True, text=True, timeout=30)
+            if r.returncode != 0:
+                fail(f"cangw -D {shlex.join(rule)} failed: {r.stderr.strip()}")
+        self.rules = []
+
+
+def cangw_echo(ifc):
+    """The kernel's gateway as the responder: 123 frames come back as 456 on the same bus."""
+    return Cangw([["-s", ifc, "-d", ifc, "-i", "-e", "-f", f"{CAN_REQ}:C00007FF",
+                   "-m", f"SET:I:{CAN_REP}.0.0000000000000000"]])
+
+
+def cangw_crossing(ifc0, ifc1):
+    """The kernel's gateway as the bridge: 123 frames vcan0 -> vcan1, 456 vcan1 -> vcan0, IDs kept.
+    -e: a frame the gateway sends on a vcan reaches that bus's sockets only as
+    the local echo (vcan has no wire); C00007FF: 11-bit data frames of exactly
+    that ID, the same filter as the echo rule's."""
+    return Cangw([["-s", ifc0, "-d", ifc1, "-e", "-f", f"{CAN_REQ}:C00007FF"],
+                  ["-s", ifc1, "-d", ifc0, "-e", "-f", f"{CAN_REP}:C00007FF"]])
 
 
 def bench(build, uri, args, duration):
@@ -205,10 +247,10 @@ def median_table(title, rows, names, ratios, better="higher is better", cell=Non
         print("| " + " | ".join([wname, *cells, *rcells]) + " |")
 
 
-def run_here(a):
-    b = os.path.join(a.build, "bin")
+def can_echo_part(a, b):
+    """CAN echo responders on one bus at 1 and 32 in flight: round trips/s and CPU rows."""
     ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
-    can_rows = []
+    can_rows, cpu_rows = [], []
     can_uri = f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
     # Run in this order, each ratio's two sides next to each other or one
     # apart: the machine's speed drifts within seconds.
@@ -219,12 +261,11 @@ def run_here(a):
         # request at 1 in flight here, so the thread never sleeps under load.
         "anysock busy-poll": lambda: Server([os.path.join(b, "anysock"), "serve", can_uri, "--log-level", "warn",
                                              "--busy-poll", "500"]),
-        "cangw": lambda: Cangw(ifc),
+        "cangw": lambda: cangw_echo(ifc),
         "C responder": lambda: Server([os.path.join(b, "can_echo"), ifc, CAN_REQ, CAN_REP]),
         "C epoll": lambda: Server([os.path.join(b, "can_echo_epoll"), ifc, CAN_REQ, CAN_REP]),
         "C io_uring": lambda: Server([os.path.join(b, "can_echo_uring"), ifc, CAN_REQ, CAN_REP]),
     }
-    cpu_rows = []
     for window in CAN_WINDOWS:
         results, cpu = {}, {}
         for rnd in range(a.rounds):
@@ -247,12 +288,15 @@ def run_here(a):
                       file=sys.stderr, flush=True)
         can_rows.append((f"8 B frames, {window} in flight", results))
         cpu_rows.append((f"8 B frames, {window} in flight", cpu))
+    return can_rows, cpu_rows
 
+
+def rfcomm_part(a, b):
+    """RFCOMM echo over the two virtual controllers, and rctest one way: MB/s rows."""
     hci0, hci1 = os.environ.get("ANYSOCK_BT_HCI0"), os.environ.get("ANYSOCK_BT_HCI1")
     addr0 = os.environ.get("ANYSOCK_BT_ADDR0")
     bt_rows = []
     if hci0 and hci1 and addr0:
-        bt_names = ["anysock", "C echo", "rctest one way"]
         chans = {"anysock": 25, "C echo": 26}
         bt_start = {
             "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", f"rfcomm://{hci0}:25",
@@ -285,6 +329,150 @@ def run_here(a):
         bt_rows.append(("1 link, 4 x 4 KiB in flight", results))
     else:
         print("kernel_suite: no virtual Bluetooth controllers (ANYSOCK_BT_*): RFCOMM not measured", file=sys.stderr)
+    return bt_rows
+
+
+def one_reply_each(ifc, burst=BRIDGE_WINDOW, ready_s=20, quiet_s=0.3):
+    """Whether every request 123 sent on `ifc` now gets exactly one reply 456:
+    probes until one is answered (a bridge opens its far bus only after it
+    says 'listening'), then `burst` requests at once, each with its own
+    payload, counted until all came back and `quiet_s` more passed without a
+    reply. One line saying what was wrong, or None. (bench sees a reply
+    missing or one too many, but not one that comes after its last request.)"""
+    frame = "=IB3x8s"  # struct can_frame
+    s = socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW)
+    try:
+        s.setsockopt(socket.SOL_CAN_RAW, socket.CAN_RAW_FILTER,
+                     struct.pack("=II", int(CAN_REP, 16), socket.CAN_EFF_FLAG | socket.CAN_RTR_FLAG | 0x7FF))
+        s.bind((ifc,))
+
+        def payload(tag, i):
+            return bytes([tag, i >> 8, i & 0xFF, 0x5A, 0xA5, 0x5A, 0xA5, 0x5A])
+
+        def send(tag, i):
+            s.send(struct.pack(frame, int(CAN_REQ, 16), 8, payload(tag, i)))
+
+        def reply(timeout):
+            s.settimeout(max(timeout, 0.001))
+            try:
+                _id, dlc, data = struct.unpack(frame, s.recv(16))
+                return data[:dlc]
+            except socket.timeout:
+                return None
+
+        probe, deadline = 0, time.monotonic() + ready_s
+        while True:
+            send(0xEE, probe)
+            probe += 1
+            got = reply(0.2)
+            if got is not None and got[0] == 0xEE:
+                break
+            if time.monotonic() > deadline:
+                return f"no reply on {ifc} to {probe} requests {CAN_REQ} in {ready_s} s"
+        want = [payload(0x11, i) for i in range(burst)]
+        for i in range(burst):
+            send(0x11, i)
+        got, deadline = [], time.monotonic() + 10
+        while True:
+            all_in = set(want) <= set(got)
+            left = (quiet_s if all_in else deadline - time.monotonic())
+            r = reply(left)
+            if r is None:
+                if all_in or time.monotonic() >= deadline:
+                    break
+                continue
+            if r[0] != 0xEE:  # a late probe's reply is not one of these
+                got.append(r)
+        missing = len(set(want) - set(got))
+        extra = len(got) - len(set(got)) + sum(1 for g in got if g not in want)
+        if missing or extra:
+            return (f"{burst} requests {CAN_REQ} at once on {ifc} got {len(got)} replies {CAN_REP}: "
+                    f"{missing} missing, {extra} more than one each or unknown")
+        return None
+    finally:
+        s.close()
+
+
+def can_bridge_part(a, b):
+    """anysock bench on vcan0 to one responder on vcan1, through anysock bridge
+    or through two cangw rules: round trips/s and CPU rows."""
+    ifc0 = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
+    ifc1 = os.environ.get("ANYSOCK_CAN_FD_IF", "vcan1")
+    exe = os.path.join(b, "anysock")
+    bench_uri = f"can://{ifc0}?rx={CAN_REQ}&tx={CAN_REP}"
+    bridge_cmd = [exe, "bridge", f"can://{ifc0}?rx={CAN_REQ}", f"can://{ifc1}?rx={CAN_REP}", "--log-level", "warn"]
+    starters = {
+        "anysock bridge": lambda: Server(bridge_cmd),
+        "cangw": lambda: cangw_crossing(ifc0, ifc1),
+    }
+    # The far end, the same process for every run of both contenders.
+    responder = Server([exe, "serve", f"can://{ifc1}?rx={CAN_REQ}&tx={CAN_REP}", "--log-level", "warn"])
+    results, cpu = {}, {}
+    try:
+        for rnd in range(a.rounds):
+            for name in round_order(BRIDGE_NAMES, rnd):
+                via = starters[name]()
+                try:
+                    why = one_reply_each(ifc0)
+                    if why:
+                        fail(f"through {name}: {why}" + (f"; {shlex.join(bridge_cmd)} said: {via.log()}"
+                                                         if isinstance(via, Server) else ""))
+                    used = {"responder": responder.cpu_seconds()}
+                    if isinstance(via, Server):
+                        used["bridge"] = via.cpu_seconds()
+                    try:
+                        r = bench(a.build, bench_uri, ["-s", "8", "-p", str(BRIDGE_WINDOW)], a.duration)
+                    except SystemExit:
+                        if isinstance(via, Server):
+                            print(f"kernel_suite: {shlex.join(bridge_cmd)} said: {via.log()}", file=sys.stderr)
+                        raise
+                    # Per second under load (warm-up and measured); cangw's
+                    # work is the senders', inside their system calls.
+                    loaded = r["seconds"] + WARMUP_S
+                    now = {f"responder via {name}": 100 * (responder.cpu_seconds() - used["responder"]) / loaded}
+                    if "bridge" in used:
+                        now["anysock bridge"] = 100 * (via.cpu_seconds() - used["bridge"]) / loaded
+                    for k, v in now.items():
+                        cpu.setdefault(k, []).append(v)
+                finally:
+                    via.stop()
+                if responder.proc.poll() is not None:
+                    fail(f"the responder on {ifc1} died: {responder.log()}")
+                results.setdefault(name, []).append(r["round_trips_per_s"])
+                print(f"  CAN bridge {BRIDGE_WINDOW} in flight, round {rnd + 1}: {name:14} "
+                      f"{r['round_trips_per_s']:10.0f} /s p50 {r['latency_ns']['p50'] / 1e3:.0f} us, CPU "
+                      + ", ".join(f"{k} {v:.0f}%" for k, v in now.items()),
+                      file=sys.stderr, flush=True)
+    finally:
+        responder.stop()
+    row = f"8 B frames {ifc0} -> {ifc1} -> {ifc0}, {BRIDGE_WINDOW} in flight"
+    return [(row, results)], [(row, cpu)]
+
+
+def print_bridge_tables(rows, cpu_rows):
+    median_table("CAN bridge, bench on vcan0 to anysock serve on vcan1, round trips/s", rows, BRIDGE_NAMES,
+                 [("bridge / cangw", "anysock bridge", "cangw")])
+    for _row, results in rows:
+        r = [x / y for x, y in zip(results["anysock bridge"], results["cangw"]) if y]
+        if r:
+            med = statistics.median(r)
+            met = "met" if med >= BRIDGE_TARGET else "NOT met"
+            print(f"\nbridge / cangw {med:.2f}: target >= {BRIDGE_TARGET} {met}"
+                  f" ({sum(x >= BRIDGE_TARGET for x in r)} of {len(r)} rounds at or above it)")
+    median_table("CAN bridge's CPU use under that load, % of one core", cpu_rows,
+                 ["anysock bridge", "responder via anysock bridge", "responder via cangw"], [], "lower is better",
+                 lambda v: f"{v:.0f}")
+
+
+def run_here(a):
+    b = os.path.join(a.build, "bin")
+    can_rows = cpu_rows = bt_rows = bridge_rows = bridge_cpu_rows = []
+    if "can-echo" in a.only:
+        can_rows, cpu_rows = can_echo_part(a, b)
+    if "rfcomm" in a.only:
+        bt_rows = rfcomm_part(a, b)
+    if "can-bridge" in a.only:
+        bridge_rows, bridge_cpu_rows = can_bridge_part(a, b)
 
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
@@ -292,16 +480,19 @@ def run_here(a):
           f"per-round ratios, lowest-highest round), "
           f"every reply verified, none lost"
           f"{'; responders on CPU 1, load generator on CPU 0' if PINNED else '; processes placed by the scheduler'}")
-    median_table("CAN echo on vcan, round trips/s", can_rows, CAN_NAMES,
-                 [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
-                  ("busy-poll / C", "anysock busy-poll", "C responder"),
-                  ("anysock / C epoll", "anysock", "C epoll"), ("C io_uring / C", "C io_uring", "C responder")])
-    median_table("CAN responders' CPU use under that load, % of one core", cpu_rows,
-                 [n for n in CAN_NAMES if n != "cangw"], [], "lower is better; busy-poll spins by design",
-                 lambda v: f"{v:.0f}")
+    if can_rows:
+        median_table("CAN echo on vcan, round trips/s", can_rows, CAN_NAMES,
+                     [("anysock / cangw", "anysock", "cangw"), ("anysock / C", "anysock", "C responder"),
+                      ("busy-poll / C", "anysock busy-poll", "C responder"),
+                      ("anysock / C epoll", "anysock", "C epoll"), ("C io_uring / C", "C io_uring", "C responder")])
+        median_table("CAN responders' CPU use under that load, % of one core", cpu_rows,
+                     [n for n in CAN_NAMES if n != "cangw"], [], "lower is better; busy-poll spins by design",
+                     lambda v: f"{v:.0f}")
     if bt_rows:
-        median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, bt_names,
+        median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, BT_NAMES,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
+    if bridge_rows:
+        print_bridge_tables(bridge_rows, bridge_cpu_rows)
 
 
 def host_has(family):
@@ -326,34 +517,53 @@ def main():
     ap.add_argument("--duration", type=float, default=2)
     ap.add_argument("--placement", choices=("split", "free"), default="split",
                     help="split: responder on CPU 1, generator on CPU 0; free: left to the scheduler")
+    ap.add_argument("--only", default=",".join(PARTS), type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                    help=f"the parts to run, comma-separated, of {', '.join(PARTS)} (default: all)")
     ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
     a = ap.parse_args()
+    if not a.only or any(p not in PARTS for p in a.only):
+        ap.error(f"--only takes parts of {', '.join(PARTS)}, comma-separated (got {','.join(a.only)!r})")
     a.build = os.path.abspath(a.build)
     place(a.placement)
-    for exe in ("anysock", "can_echo", "can_echo_epoll", "can_echo_uring", "rfcomm_echo"):
+    exes = {"anysock"}
+    if "can-echo" in a.only:
+        exes |= {"can_echo", "can_echo_epoll", "can_echo_uring"}
+    if "rfcomm" in a.only:
+        exes |= {"rfcomm_echo"}
+    for exe in sorted(exes):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
             fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release"
                  + (" (it needs liburing-dev: scripts/install-deps.sh)" if exe == "can_echo_uring" else ""))
     if a.here or os.environ.get("ANYSOCK_KERNEL_HARNESS"):
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
-          "--duration", str(a.duration), "--placement", a.placement]
+          "--duration", str(a.duration), "--placement", a.placement, "--only", ",".join(a.only)]
+    families = " ".join(f for f, parts in (("can", ("can-echo", "can-bridge")), ("bluetooth", ("rfcomm",)))
+                        if any(p in a.only for p in parts))
     lib = os.path.join(ROOT, "tests", "kernel", "lib")
-    if host_has("can") and host_has("bluetooth") and os.geteuid() == 0:
+    if all(host_has(f) for f in families.split()) and os.geteuid() == 0:
         # Natively: the test harness's fixtures (vcan0/vcan1, btvirt), then back.
         script = (f"source {shlex.quote(lib)}/common.sh; source {shlex.quote(lib)}/fixtures.sh; "
                   f"export FIXTURE_LOG_DIR=$(mktemp -d); trap fixtures_cleanup EXIT; "
-                  f"fixtures_setup 'can bluetooth' 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(me)}")
+                  f"fixtures_setup {shlex.quote(families)} 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(me)}")
         sys.exit(subprocess.run(["bash", "-c", script]).returncode)
     print("kernel_suite: this host lacks AF_CAN/AF_BLUETOOTH (or root): running in the test guest", file=sys.stderr)
     boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
     # The guest's time limit from the work asked for: per CAN run the bench,
     # its warm-up and ~2 s of process starts; per RFCOMM round two runs and
-    # rctest (15 rounds of 2 s took 1,120 s). Twice that, to be safe.
-    can_runs = len(CAN_NAMES) * len(CAN_WINDOWS)
-    expected = a.rounds * (can_runs * (a.duration + WARMUP_S + 2) + 2 * (a.duration + WARMUP_S + 3) + 10)
+    # rctest (15 rounds of 2 s took 1,120 s); per CAN bridge run the same as
+    # a CAN run plus the one-reply check and the cangw calls (15 rounds of
+    # 2 s took 156 s). Twice that, to be safe.
+    per_round = 0
+    if "can-echo" in a.only:
+        per_round += len(CAN_NAMES) * len(CAN_WINDOWS) * (a.duration + WARMUP_S + 2)
+    if "rfcomm" in a.only:
+        per_round += 2 * (a.duration + WARMUP_S + 3) + 10
+    if "can-bridge" in a.only:
+        per_round += len(BRIDGE_NAMES) * (a.duration + WARMUP_S + 4)
+    expected = a.rounds * per_round
     env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(int(max(1200, 2 * expected + 300))))
-    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", "can bluetooth", "--", *me],
+    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", families, "--", *me],
                             env=env).returncode)
 
 

@@ -6,7 +6,9 @@
 #   run-kernel-tests.sh BUILD_DIR [--probe PATH] [--timeout S]
 #
 # Env: ANYSOCK_KERNEL_MODE=auto|native|guest (default auto),
-#      ANYSOCK_KERNEL_TIMEOUT (overrides --timeout), CI=true (see below), and
+#      ANYSOCK_KERNEL_TIMEOUT (overrides --timeout), CI=true (see below),
+#      ANYSOCK_KERNEL_FILTER=REGEX (only the cases whose names match, as
+#      ctest -R; a family with none is not set up at all), and
 #      those of guest/boot.sh. Where the tests run, lib/run-cases.sh runs them:
 #      those that need bluetoothd (label kernel-bluetoothd) last, with it.
 # When neither the host nor the guest can run a family it prints one line
@@ -43,13 +45,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Kernel cases exist only when ANYSOCK_KERNEL_HARNESS is set (CMakeLists.txt).
+only=()
+[[ -n ${ANYSOCK_KERNEL_FILTER:-} ]] && only=(-R "$ANYSOCK_KERNEL_FILTER")
 count_label() {
-  ANYSOCK_KERNEL_HARNESS=list ctest --test-dir "$build" -N -L "^$1\$" | awk '/Total Tests:/ {print $3}'
+  ANYSOCK_KERNEL_HARNESS=list ctest --test-dir "$build" -N -L "^$1\$" "${only[@]}" | awk '/Total Tests:/ {print $3}'
 }
 families=()
 for f in can bluetooth; do
   (( $(count_label "kernel-$f") > 0 )) && families+=("$f")
 done
+if [[ -n ${ANYSOCK_KERNEL_FILTER:-} ]]; then
+  (( ${#families[@]} )) || die "no kernel-case test in $build matches ANYSOCK_KERNEL_FILTER='$ANYSOCK_KERNEL_FILTER'"
+  note "only the cases matching ANYSOCK_KERNEL_FILTER='$ANYSOCK_KERNEL_FILTER' (families: ${families[*]})"
+fi
 (( ${#families[@]} )) || die "no kernel-case tests in $build: build the project first (cmake --build $build)"
 
 # native_ok FAMILY: can this host run the family's tests itself? Sets `why`.

@@ -11,6 +11,8 @@
 # failed authentication). Then, if any case asks for it (label
 # kernel-bluetoothd), a system D-Bus and bluetoothd -C start and those run.
 # Exit status: non-zero if either phase failed.
+# ANYSOCK_KERNEL_FILTER=REGEX runs only the cases whose names match (ctest
+# -R, e.g. '^Bridge' or 'CanEcho\.Isotp'), in both phases.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
@@ -25,15 +27,17 @@ export FIXTURE_LOG_DIR
 trap fixtures_cleanup EXIT
 
 labels="^kernel-(${families// /|})\$"
+only=()
+[[ -n ${ANYSOCK_KERNEL_FILTER:-} ]] && only=(-R "$ANYSOCK_KERNEL_FILTER")
 rc=0
-ctest --test-dir "$build" -L "$labels" -LE '^kernel-bluetoothd$' --output-on-failure || rc=$?
+ctest --test-dir "$build" -L "$labels" -LE '^kernel-bluetoothd$' "${only[@]}" --output-on-failure || rc=$?
 
 if [[ " $families " == *" bluetooth "* ]]; then
-  want=$(ctest --test-dir "$build" -N -L '^kernel-bluetoothd$' | awk '/Total Tests:/ {print $3}')
+  want=$(ctest --test-dir "$build" -N -L '^kernel-bluetoothd$' "${only[@]}" | awk '/Total Tests:/ {print $3}')
   if (( ${want:-0} > 0 )); then
     note "starting bluetoothd for the $want cases that need it"
     if fixture_bluetoothd; then
-      if ! ctest --test-dir "$build" -L '^kernel-bluetoothd$' --output-on-failure; then
+      if ! ctest --test-dir "$build" -L '^kernel-bluetoothd$' "${only[@]}" --output-on-failure; then
         rc=1
         if [[ -n ${ANYSOCK_BLUETOOTHD_LOG:-} ]]; then
           note "a case under bluetoothd failed; the last 60 lines of its log ($ANYSOCK_BLUETOOTHD_LOG):"
