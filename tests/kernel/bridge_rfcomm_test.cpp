@@ -126,3 +126,26 @@ TEST_F(BridgeRfcomm, ListensOnAnAdapterNamedByName) {
 }
 
 }  // namespace
+
+#ifdef EXAMPLE_TCP_RFCOMM_BRIDGE
+// examples/bridge: the library's bridge in a page, ser2net's job — a TCP
+// client's messages reach the Python echo over Bluetooth and come back.
+TEST_F(BridgeRfcomm, TheExampleBridgesTcpClientsToTheDevice) {
+  constexpr int ch = 27;
+  auto echo = child::spawn({system_python, "-c", python_echo, addr1, std::to_string(ch)});
+  ASSERT_EQ(echo.read_line(60s).value_or("<nothing>"), "ready") << echo.wait(5s).err;
+  auto ex = child::spawn({EXAMPLE_TCP_RFCOMM_BRIDGE, "tcp://[::1]:0",
+                          "rfcomm://" + addr1 + ":" + std::to_string(ch) + "?adapter=" + hci0});
+  auto line = ex.read_line(60s);
+  ASSERT_TRUE(line && line->rfind("bridging tcp://[::1]:", 0) == 0) << line.value_or("<nothing>") << ex.wait(5s).err;
+  const auto uri = line->substr(9, line->find(" to ") - 9);
+  auto r = run_anysock({"send", uri, "--timeout", "90"}, 300s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
+  ex.signal(SIGTERM);
+  auto done = ex.wait(60s);
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  echo.signal(SIGTERM);
+  echo.wait(10s);
+}
+#endif
