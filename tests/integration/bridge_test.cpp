@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "bridge_process.hpp"
 #include "serve_process.hpp"
 
 using namespace std::chrono_literals;
@@ -33,49 +34,10 @@ namespace {
 
 constexpr const char* system_python = "/usr/bin/python3";
 
-// `anysock bridge ARGS...`, its "listening URI" lines read; with `merged`
-// its log comes on the same pipe, else in the result's err.
-struct bridge_child {
-  child proc;
-  std::vector<std::string> bound;
-  std::vector<std::string> log;
-  bool started = false;
-
-  static bridge_child start(const std::vector<std::string>& args, bool merged = true) {
-    std::vector<std::string> argv;
-    if (merged) argv = {"sh", "-c", "exec \"$0\" bridge \"$@\" 2>&1", ANYSOCK_BINARY};
-    else argv = {ANYSOCK_BINARY, "bridge"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    bridge_child b{child::spawn(argv), {}, {}, false};
-    while (b.bound.empty()) {
-      auto line = b.proc.read_line(60s);
-      if (!line) {
-        auto r = b.proc.wait(5s);
-        ADD_FAILURE() << "anysock bridge did not start (exit " << r.exit_code << "): " << b.joined() << r.out << r.err;
-        return b;
-      }
-      b.log.push_back(*line);
-      if (line->rfind("listening ", 0) == 0) b.bound.push_back(line->substr(10));
-    }
-    b.started = true;
-    return b;
-  }
-  std::string joined() const {
-    std::string s;
-    for (const auto& l : log) s += l + "\n";
-    return s;
-  }
-  std::string port() const { return bound.at(0).substr(bound.at(0).rfind(':') + 1); }
-  process_result finish(std::chrono::seconds timeout) {
-    auto r = proc.wait(timeout);
-    r.out = joined() + r.out;
-    return r;
-  }
-  process_result stop(std::chrono::seconds timeout = 60s) {
-    proc.signal(SIGTERM);
-    return finish(timeout);
-  }
-};
+// The bridge with its log on stdout too (merged), or apart in err.
+bridge_process start_bridge(const std::vector<std::string>& args, bool merged = true) {
+  return bridge_process::start(args, 1, merged);
+}
 
 // A port nothing listens on: one our echo had, now closed.
 std::string free_port() {
@@ -98,13 +60,13 @@ std::size_t lines_starting(const std::string& text, const std::string& prefix) {
 
 TEST(BridgeTcp, EchoThroughAndEndsWithTheLinksCounts) {
   auto far = serve_process::start({"tcp://[::1]:0"});
-  auto br = bridge_child::start({"tcp://[::1]:0", "tcp://[::1]:" + std::to_string(far.port())});
+  auto br = start_bridge({"tcp://[::1]:0", "tcp://[::1]:" + std::to_string(far.port())});
   ASSERT_TRUE(br.started);
-  auto r = run_anysock({"send", "tcp://[::1]:" + br.port(), "--timeout", "30"}, 60s);
+  auto r = run_anysock({"send", "tcp://[::1]:" + std::to_string(br.port()), "--timeout", "30"}, 60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
   // 1 MiB in one message, both ways at once (send bounds what is in flight).
-  auto big = run_anysock({"send", "tcp://[::1]:" + br.port(), "-", "-q", "--timeout", "30"}, 120s,
+  auto big = run_anysock({"send", "tcp://[::1]:" + std::to_string(br.port()), "-", "-q", "--timeout", "30"}, 120s,
                          std::string(1 << 20, 'b') + "\n");
   EXPECT_EQ(big.exit_code, 0) << big.err;
   auto b = br.stop();
@@ -118,7 +80,7 @@ TEST(BridgeTcp, EchoThroughAndEndsWithTheLinksCounts) {
 TEST(BridgeTcp, ReconnectsToAFarEndStartedAgainOnTheSamePort) {
   auto far = serve_process::start({"tcp://[::1]:0"});
   const std::string port = std::to_string(far.port());
-  auto br = bridge_child::start({"tcp://[::1]:0", "tcp://[::1]:" + port});
+  auto br = start_bridge({"tcp://[::1]:0", "tcp://[::1]:" + port});
   ASSERT_TRUE(br.started);
   // Echo before; then, on SIGUSR1, a marker every 0.5 s until one comes
   // back whole (those sent while the far end was away may be lost).
@@ -159,7 +121,7 @@ for k in range(1, 121):
 print("nothing came back in 60 s", flush=True)
 sys.exit(1)
 )";
-  auto c = child::spawn({system_python, "-c", client, br.port()});
+  auto c = child::spawn({system_python, "-c", client, std::to_string(br.port())});
   ASSERT_EQ(c.read_line(60s).value_or("<nothing>"), "before before") << c.wait(5s).err;
   {
     auto gone = std::move(far);  // SIGKILL on scope exit: no drain, as a crash
@@ -177,10 +139,10 @@ sys.exit(1)
 }
 
 TEST(BridgeTcp, OnceExitsThreeWhenTheFarEndCannotBeReached) {
-  auto br = bridge_child::start({"--once", "tcp://[::1]:0", "tcp://[::1]:" + free_port()}, false);
+  auto br = start_bridge({"--once", "tcp://[::1]:0", "tcp://[::1]:" + free_port()}, false);
   ASSERT_TRUE(br.started);
   // B is connected for a link from A: make one.
-  auto c = run_anysock({"send", "tcp://[::1]:" + br.port(), "--timeout", "10"}, 60s);
+  auto c = run_anysock({"send", "tcp://[::1]:" + std::to_string(br.port()), "--timeout", "10"}, 60s);
   EXPECT_NE(c.exit_code, 0);
   auto r = br.finish(60s);
   EXPECT_FALSE(r.timed_out);
@@ -190,7 +152,7 @@ TEST(BridgeTcp, OnceExitsThreeWhenTheFarEndCannotBeReached) {
 
 TEST(BridgeTcp, OnceExitsThreeWhenTheFarEndGoesAway) {
   auto far = serve_process::start({"tcp://[::1]:0"});
-  auto br = bridge_child::start({"--once", "tcp://[::1]:0", "tcp://[::1]:" + std::to_string(far.port())}, false);
+  auto br = start_bridge({"--once", "tcp://[::1]:0", "tcp://[::1]:" + std::to_string(far.port())}, false);
   ASSERT_TRUE(br.started);
   const std::string client = R"(
 import socket, sys, time
@@ -205,7 +167,7 @@ while len(got) < 4:
 print(got.decode(), flush=True)
 time.sleep(120)
 )";
-  auto c = child::spawn({system_python, "-c", client, br.port()});
+  auto c = child::spawn({system_python, "-c", client, std::to_string(br.port())});
   ASSERT_EQ(c.read_line(60s).value_or("<nothing>"), "ping") << c.wait(5s).err;
   auto f = far.stop();
   EXPECT_EQ(f.exit_code, 0) << f.err;
@@ -269,10 +231,10 @@ TEST(BridgeTcp, HalfCloseThroughSocatEchoBringsEveryByteBack) {
   const auto port = free_port();
   auto echo = child::spawn({"socat", "TCP6-LISTEN:" + port + ",bind=[::1],reuseaddr,fork", "PIPE"});
   ASSERT_TRUE(wait_listening(port));
-  auto br = bridge_child::start({"tcp://[::1]:0", "tcp://[::1]:" + port});
+  auto br = start_bridge({"tcp://[::1]:0", "tcp://[::1]:" + port});
   ASSERT_TRUE(br.started);
   const auto text = text_of(300 * 1024);
-  auto r = run({"nc", "-N", "::1", br.port()}, 60s, text);
+  auto r = run({"nc", "-N", "::1", std::to_string(br.port())}, 60s, text);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.size(), text.size());
   EXPECT_TRUE(r.out == text) << "the text came back changed";
@@ -289,12 +251,12 @@ TEST(BridgeTcp, SlowReaderHoldsBackTheSender) {
   const auto port = free_port();
   auto sink = child::spawn({"socat", "-u", "TCP6-LISTEN:" + port + ",bind=[::1],reuseaddr", "SYSTEM:sleep 60"});
   ASSERT_TRUE(wait_listening(port));
-  auto br = bridge_child::start({"tcp://[::1]:0", "tcp://[::1]:" + port});
+  auto br = start_bridge({"tcp://[::1]:0", "tcp://[::1]:" + port});
   ASSERT_TRUE(br.started);
   const long rss_before = br.proc.rss_kib();
   asio::io_context io;
   tcp::socket c(io);
-  c.connect(tcp::endpoint(asio::ip::make_address("::1"), static_cast<std::uint16_t>(std::stoi(br.port()))));
+  c.connect(tcp::endpoint(asio::ip::make_address("::1"), static_cast<std::uint16_t>(std::stoi(std::to_string(br.port())))));
   c.non_blocking(true);
   std::vector<char> chunk(64 * 1024, 'x');
   std::size_t accepted = 0;
@@ -333,9 +295,9 @@ TEST(BridgeTcp, SigtermMidTransferWritesWhatWasReadAndExitsZero) {
   const std::string file = std::string(dir_template) + "/received";
   auto sink = child::spawn({"socat", "-u", "TCP6-LISTEN:" + port + ",bind=[::1],reuseaddr", "CREATE:" + file});
   ASSERT_TRUE(wait_listening(port));
-  auto br = bridge_child::start({"tcp://[::1]:0", "tcp://[::1]:" + port, "--drain-timeout", "10"});
+  auto br = start_bridge({"tcp://[::1]:0", "tcp://[::1]:" + port, "--drain-timeout", "10"});
   ASSERT_TRUE(br.started);
-  auto sender = child::spawn({"sh", "-c", "head -c 1073741824 /dev/zero | nc -N ::1 " + br.port()});
+  auto sender = child::spawn({"sh", "-c", "head -c 1073741824 /dev/zero | nc -N ::1 " + std::to_string(br.port())});
   std::this_thread::sleep_for(700ms);
   auto b = br.stop(60s);
   EXPECT_EQ(b.exit_code, 0) << b.out;
@@ -371,11 +333,11 @@ TEST(BridgeTcp, FramesAndBytesCannotBeBridged) {
 
 TEST(BridgeTcp, MaxLinksAndIdleTimeoutApplyToBridgedLinks) {
   auto far = serve_process::start({"tcp://[::1]:0"});
-  auto br = bridge_child::start(
+  auto br = start_bridge(
       {"tcp://[::1]:0", "tcp://[::1]:" + std::to_string(far.port()), "--max-links", "1", "--idle-timeout", "1"});
   ASSERT_TRUE(br.started);
   asio::io_context io;
-  const tcp::endpoint ep(asio::ip::make_address("::1"), static_cast<std::uint16_t>(std::stoi(br.port())));
+  const tcp::endpoint ep(asio::ip::make_address("::1"), static_cast<std::uint16_t>(std::stoi(std::to_string(br.port()))));
   tcp::socket first(io), second(io);
   first.connect(ep);
   asio::write(first, asio::buffer(std::string("ping")));

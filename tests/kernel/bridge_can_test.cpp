@@ -292,13 +292,23 @@ while len(got) < n:
 s.close()
 print(len(got), got == data)
 )";
+  // The ISO-TP pair is one endpoint every link would share: the bridge
+  // takes one link at a time, so each client waits for the last one's end.
+  auto ended = [&](std::size_t k) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (bridge_ends(br.joined()).size() < k && std::chrono::steady_clock::now() < deadline)
+      br.wait_for("\n", 200ms);  // reads what comes, matches nothing
+    return bridge_ends(br.joined()).size() >= k;
+  };
   auto py = run({system_python, "-c", client, port, "1000"}, 300s);
   EXPECT_EQ(py.exit_code, 0) << py.err;
   EXPECT_EQ(py.out, "1000 True\n") << py.err;
+  ASSERT_TRUE(ended(1)) << br.joined();
 
   auto seed = run_anysock({"send", "tcp://[::1]:" + port, "--timeout", "60"}, 180s);
   EXPECT_EQ(seed.exit_code, 0) << seed.err;
   EXPECT_EQ(seed.out, "Hello, world\n汉语/漢語 Hànyǔ\n");
+  ASSERT_TRUE(ended(2)) << br.joined();
   auto big = run_anysock({"send", "tcp://[::1]:" + port, std::string(4000, 'x'), "-q", "--timeout", "60"}, 180s);
   EXPECT_EQ(big.exit_code, 0) << big.err;
 

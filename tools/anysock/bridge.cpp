@@ -1,6 +1,7 @@
 // anysock bridge A B: every link A yields (each peer of a listener, or the
 // one link of a bus) is bridged to B, connected or opened for it.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <memory>
 
@@ -45,6 +46,18 @@ int bridge(const registry& reg, const bridge_args& a) {
   };
   serve_args listen_on = a.serving;
   listen_on.uris = {uris[0]};
+  // A bus as B (an ISO-TP pair, a CAN bus) is one endpoint: every socket
+  // opened on it hears every message, so two links of a listener A would
+  // each get the other's replies. One at a time; the next is refused until
+  // it ends. (A bus A yields one link anyway.)
+  if ((*ta)->carries == message_kind::bytes && (*tb)->carries != message_kind::bytes && listen_on.max_links != 1) {
+    if (listen_on.max_links != 0)
+      spdlog::warn("{} is a bus endpoint every link would share: --max-links {} lowered to 1", ub->text,
+                   listen_on.max_links);
+    else
+      spdlog::info("{} is a bus endpoint every link would share: one link of {} at a time", ub->text, ua->text);
+    listen_on.max_links = 1;
+  }
   return run_server(reg, listen_on, fmt::format("bridge to {}", ub->text), endpoint_use::bridge,
                     bridge_service{cfg}, [cfg](server& srv) {
                       cfg->give_up = [&srv](const std::string& why) { srv.fail(why + "; --once: giving up"); };

@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -31,82 +30,15 @@
 #include <vector>
 
 #include "anysock/any_link.hpp"
+#include "anysock/bridge_config.hpp"
+#include "anysock/bridge_io.hpp"
 #include "anysock/bridge_log.hpp"
 #include "anysock/error.hpp"
 #include "anysock/link.hpp"
 #include "anysock/log.hpp"
-#include "anysock/message_kind.hpp"
-#include "anysock/uri.hpp"
 #include "anysock/session.hpp"
 
 namespace anysock {
-
-struct bridge_config {
-  std::string target;  // B as the user wrote it, for logs
-  // Opens B for one link of A, on the executor the coroutine runs on.
-  std::function<asio::awaitable<result<std::unique_ptr<any_link>>>()> connect;
-  bool once = false;               // B unreachable or gone: give up instead of retrying
-  std::size_t queue_limit = 1024;  // messages waiting for a slow side, per direction
-  std::chrono::milliseconds retry_max{10000};
-  // After A's end, how long B's last replies may still come back where B
-  // has no half-close (RFCOMM): then B is closed.
-  std::chrono::milliseconds linger{500};
-  // The largest message each side's family can send (0: a stream, no
-  // bound): a stream's reads are cut to the other side's (ISO-TP: 4095).
-  std::size_t a_max_message = 0;
-  std::size_t b_max_message = 0;
-  // --once: called with one line when the bridge gives up; the program stops.
-  std::function<void(const std::string&)> give_up;
-};
-
-// Frames cross only to frames (their ID and flags would be lost in bytes or
-// an ISO-TP message); bytes and header-less messages mix freely. One line
-// saying why when the pair cannot be bridged.
-result<bool> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb);
-
-namespace detail {
-
-template <link L>
-auto receive_on(L& l, asio::mutable_buffer b, message_header& h) {
-  return l.async_receive(b, h, asio::as_tuple(asio::use_awaitable));
-}
-inline auto receive_on(any_link& l, asio::mutable_buffer b, message_header& h) { return l.receive(b, h); }
-template <link L>
-auto send_on(L& l, asio::const_buffer b, const message_header& h) {
-  return l.async_send(b, h, asio::as_tuple(asio::use_awaitable));
-}
-inline auto send_on(any_link& l, asio::const_buffer b, const message_header& h) { return l.send(b, h); }
-template <link L>
-bool is_stream_link(const L&) {
-  return L::is_stream;
-}
-inline bool is_stream_link(const any_link& l) { return l.is_stream(); }
-template <link L>
-bool shutdown_send_on(L& l) {
-  if constexpr (half_closable<L>) {
-    error_code ignored;
-    l.shutdown_send(ignored);
-    return true;
-  } else {
-    return false;
-  }
-}
-inline bool shutdown_send_on(any_link& l) { return l.shutdown_send(); }
-
-// Bytes one read of a stream side takes: a stream going to a message family
-// (ISO-TP) is cut into messages of at most what that family can send.
-std::size_t stream_read_size(std::size_t destination_max_message);
-
-// One way through the bridge: what crossed, what was dropped, and the
-// messages waiting for a slow destination when the source is a bus.
-struct bridge_way {
-  bridge_way_stats stats;
-  std::deque<message> queue;
-  bool sending = false;
-  drop_log drops;
-};
-
-}  // namespace detail
 
 template <link L>
 class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
@@ -243,11 +175,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
         // At once where the kernel takes it all (no operation, no
         // suspension: the common case), else the rest awaited.
         error_code wec;
-        std::size_t sent = a_.try_send(data, h, wec);
-        if (wec == asio::error::would_block) {
-          wec = {};
-          sent = 0;
-        }
+        std::size_t sent = detail::send_now(a_, data, h, wec);
         if (!wec && sent < data.size()) {
           busy(+1);
           auto [rest_ec, rest] = co_await detail::send_on(a_, data + sent, h);
@@ -280,11 +208,7 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
         continue;
       }
       error_code ec;
-      std::size_t done = b->try_send(data, h, ec);
-      if (ec == asio::error::would_block) {
-        done = 0;
-        ec = {};
-      }
+      std::size_t done = detail::send_now(*b, data, h, ec);
       if (!ec && done < data.size()) {
         busy(+1);
         std::tie(ec, std::ignore) = co_await b->send(data + done, h);
@@ -312,17 +236,16 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   void pass(detail::bridge_way& way, Dest& dest, asio::const_buffer data, const message_header& h, bool to_b) {
     if (!way.sending && way.queue.empty()) {
       error_code ec;
-      std::size_t done = dest.try_send(data, h, ec);
-      if (!ec && done == data.size()) {
+      std::size_t done = detail::send_now(dest, data, h, ec);
+      if (ec) {
+        way.drops.dropped(session_, to_b ? cfg_->target : session_.peer(), ec.message(), way.stats);
+        return;
+      }
+      if (done == data.size()) {
         way.stats.add(done);
         session_.count(to_b ? done : 0, to_b ? 0 : done);
         return;
       }
-      if (ec && ec != asio::error::would_block) {
-        way.drops.dropped(session_, to_b ? cfg_->target : session_.peer(), ec.message(), way.stats);
-        return;
-      }
-      if (ec) done = 0;
       auto bytes = static_cast<const char*>(data.data());
       way.queue.push_back(message{h, std::string(bytes + done, bytes + data.size())});
       way.stats.bytes += done;  // the message is counted once its rest is sent
