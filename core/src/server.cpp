@@ -7,7 +7,8 @@
 namespace anysock {
 
 server::server(asio::io_context& io, server_options opts, link_service service)
-    : io_(io), opts_(opts), service_(std::move(service)), strand_(asio::make_strand(io)), sweep_timer_(strand_), drain_timer_(strand_) {}
+    : io_(io), opts_(opts), service_(std::move(service)), strand_(asio::make_strand(io)), sweep_timer_(strand_),
+      drain_timer_(strand_) {}
 
 server::~server() = default;
 

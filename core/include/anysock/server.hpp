@@ -1,7 +1,6 @@
-// Serving: listeners accept links, the server runs its service (the echo,
-// a bridge, ...) on each and keeps
-// the books a demanding operator needs — a limit on open links, an idle
-// timeout, and a bounded drain on shutdown.
+// Serving: listeners accept links, the server runs its service (the echo, a
+// bridge, ...) on each and keeps the books a demanding operator needs — a
+// limit on open links, an idle timeout, and a bounded drain on shutdown.
 #pragma once
 
 #include <atomic>
