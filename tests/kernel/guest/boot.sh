@@ -179,7 +179,7 @@ guest_run() {
     note "booting $GUEST_KVER (qemu -accel $accel, up to ${left}s)"
     : >"$job/console.log"
     # timeout(1) bounds qemu even if this script is SIGKILLed (no trap then).
-    timeout --kill-after=10 "$left" "$GUEST_QEMU" -accel "$accel" -m "${ANYSOCK_GUEST_MEM:-1024}" -smp 2 \
+    timeout --kill-after=10 "$left" "$GUEST_QEMU" -accel "$accel" -m "${ANYSOCK_GUEST_MEM:-2048}" -smp 2 \
       -display none -vga none -nic none -no-reboot -monitor none -serial "file:$job/console.log" \
       -pidfile "$job/qemu.pid" \
       -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
