@@ -21,8 +21,10 @@ anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
 CAN bridge (--only can-bridge; part of the full run): anysock bench on vcan0
 (32 requests 123 in flight, replies 456) to one anysock serve on vcan1,
-through `anysock bridge can://vcan0?rx=123 can://vcan1?rx=456` or through two
-cangw rules doing the same crossings, alternating; before each run a burst
+through `anysock bridge can://vcan0?rx=123 can://vcan1?rx=456`, through the
+leanest user-space C relay doing the same (bench/reference/can_relay.c:
+epoll, recvmmsg batches) or through two cangw rules doing the same crossings
+inside the senders' system calls, alternating; before each run a burst
 of frames checks that every request gets exactly one reply.
 
 Where the host has no AF_CAN / AF_BLUETOOTH (or no right to create vcan and
@@ -54,9 +56,9 @@ CAN_REQ, CAN_REP = "123", "456"
 WARMUP_S = 1
 CAN_NAMES = ["anysock", "anysock busy-poll", "cangw", "C responder", "C epoll", "C io_uring"]
 CAN_WINDOWS = (1, 32)
-BRIDGE_NAMES = ["anysock bridge", "cangw"]
+BRIDGE_NAMES = ["anysock bridge", "C relay", "cangw"]
 BRIDGE_WINDOW = 32
-BRIDGE_TARGET = 0.8  # bridge / cangw
+BRIDGE_TARGET = 0.8  # bridge / cangw as the issue set it, and bridge / C relay (bench/README.md)
 PARTS = ("can-echo", "rfcomm", "can-bridge")
 BT_NAMES = ["anysock", "C echo", "rctest one way"]
 
@@ -403,6 +405,7 @@ def can_bridge_part(a, b):
     bridge_cmd = [exe, "bridge", f"can://{ifc0}?rx={CAN_REQ}", f"can://{ifc1}?rx={CAN_REP}", "--log-level", "warn"]
     starters = {
         "anysock bridge": lambda: Server(bridge_cmd),
+        "C relay": lambda: Server([os.path.join(b, "can_relay"), ifc0, CAN_REQ, ifc1, CAN_REP]),
         "cangw": lambda: cangw_crossing(ifc0, ifc1),
     }
     # The far end, the same process for every run of both contenders.
@@ -419,7 +422,7 @@ def can_bridge_part(a, b):
                                                          if isinstance(via, Server) else ""))
                     used = {"responder": responder.cpu_seconds()}
                     if isinstance(via, Server):
-                        used["bridge"] = via.cpu_seconds()
+                        used[name] = via.cpu_seconds()
                     try:
                         r = bench(a.build, bench_uri, ["-s", "8", "-p", str(BRIDGE_WINDOW)], a.duration)
                     except SystemExit:
@@ -430,8 +433,8 @@ def can_bridge_part(a, b):
                     # work is the senders', inside their system calls.
                     loaded = r["seconds"] + WARMUP_S
                     now = {f"responder via {name}": 100 * (responder.cpu_seconds() - used["responder"]) / loaded}
-                    if "bridge" in used:
-                        now["anysock bridge"] = 100 * (via.cpu_seconds() - used["bridge"]) / loaded
+                    if name in used:
+                        now[name] = 100 * (via.cpu_seconds() - used[name]) / loaded
                     for k, v in now.items():
                         cpu.setdefault(k, []).append(v)
                 finally:
@@ -451,16 +454,18 @@ def can_bridge_part(a, b):
 
 def print_bridge_tables(rows, cpu_rows):
     median_table("CAN bridge, bench on vcan0 to anysock serve on vcan1, round trips/s", rows, BRIDGE_NAMES,
-                 [("bridge / cangw", "anysock bridge", "cangw")])
+                 [("bridge / C relay", "anysock bridge", "C relay"), ("bridge / cangw", "anysock bridge", "cangw")])
     for _row, results in rows:
-        r = [x / y for x, y in zip(results["anysock bridge"], results["cangw"]) if y]
-        if r:
-            med = statistics.median(r)
-            met = "met" if med >= BRIDGE_TARGET else "NOT met"
-            print(f"\nbridge / cangw {med:.2f}: target >= {BRIDGE_TARGET} {met}"
-                  f" ({sum(x >= BRIDGE_TARGET for x in r)} of {len(r)} rounds at or above it)")
+        for other in ("C relay", "cangw"):
+            r = [x / y for x, y in zip(results["anysock bridge"], results[other]) if y]
+            if r:
+                med = statistics.median(r)
+                met = "met" if med >= BRIDGE_TARGET else "NOT met"
+                print(f"\nbridge / {other} {med:.2f}: target >= {BRIDGE_TARGET} {met}"
+                      f" ({sum(x >= BRIDGE_TARGET for x in r)} of {len(r)} rounds at or above it)")
     median_table("CAN bridge's CPU use under that load, % of one core", cpu_rows,
-                 ["anysock bridge", "responder via anysock bridge", "responder via cangw"], [], "lower is better",
+                 ["anysock bridge", "C relay", "responder via anysock bridge", "responder via C relay",
+                  "responder via cangw"], [], "lower is better",
                  lambda v: f"{v:.0f}")
 
 
@@ -530,6 +535,8 @@ def main():
         exes |= {"can_echo", "can_echo_epoll", "can_echo_uring"}
     if "rfcomm" in a.only:
         exes |= {"rfcomm_echo"}
+    if "can-bridge" in a.only:
+        exes |= {"can_relay"}
     for exe in sorted(exes):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
             fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release"

@@ -6,6 +6,7 @@
  *   can_echo IFACE RX_ID TX_ID     (IDs in hex, as can-utils writes them)
  *                                  prints "listening IFACE" when ready
  */
+#define _GNU_SOURCE /* struct mmsghdr, which can_request_socket.h uses */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -33,12 +33,7 @@ int main(int argc, char **argv) {
   struct can_frame frames[batch];
   struct iovec iov[batch];
   struct mmsghdr msgs[batch];
-  memset(msgs, 0, sizeof msgs);
-  for (int i = 0; i < batch; ++i) {
-    iov[i] = (struct iovec){&frames[i], sizeof frames[i]};
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  init_batch(frames, iov, msgs, batch);
   printf("listening %s\n", argv[1]);
   fflush(stdout);
   for (;;) {

@@ -14,6 +14,7 @@
  * (POLL_FIRST: right after a reply the next request cannot be there yet),
  * and no completion for a reply that went out (CQE_SKIP_SUCCESS), so the
  * wait ends only for the next request. */
+#define _GNU_SOURCE /* struct mmsghdr, which can_request_socket.h uses */
 #include <errno.h>
 #include <liburing.h>
 #include <stdio.h>
