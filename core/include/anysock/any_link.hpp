@@ -22,6 +22,7 @@ class any_link {
  public:
   virtual ~any_link() = default;
   virtual bool is_stream() const = 0;
+  virtual bool reads_ahead() const = 0;  // link.hpp's reads_ahead
   virtual std::size_t receive_size() const = 0;
   // Asio-style initiating functions, as the link concept has them: the
   // handler is type-erased (asio::any_completion_handler, allocated through
@@ -65,6 +66,7 @@ class link_holder final : public any_link {
  public:
   explicit link_holder(L l) : link_(std::move(l)) {}
   bool is_stream() const override { return L::is_stream; }
+  bool reads_ahead() const override { return anysock::reads_ahead<L>(); }
   std::size_t receive_size() const override { return link_.receive_size(); }
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) override {
     return link_.try_send(b, h, ec);

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "anysock/any_link.hpp"
@@ -137,9 +138,13 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   asio::awaitable<void> forward_a() {
     std::vector<std::byte> buf(read_size(a_));
     const bool held_back = detail::is_stream_link(a_);
+    const bool reads_ahead = detail::reads_ahead_link(a_);
     for (unsigned n = 1;; ++n) {
       message_header h{};
-      auto [ec, len] = co_await detail::receive_on(a_, asio::buffer(buf), h);
+      error_code ec;
+      std::size_t len = 0;
+      if (!detail::take_held(a_, reads_ahead, asio::buffer(buf), h, ec, len))
+        std::tie(ec, len) = co_await detail::receive_on(a_, asio::buffer(buf), h);
       if (ec) {
         co_await a_ended(ec);
         co_return;
@@ -164,9 +169,13 @@ class bridged_link : public std::enable_shared_from_this<bridged_link<L>> {
   asio::awaitable<error_code> forward_b(std::shared_ptr<any_link> b) {
     std::vector<std::byte> buf(read_size(*b));
     const bool held_back = b->is_stream();
+    const bool reads_ahead = b->reads_ahead();
     for (unsigned n = 1;; ++n) {
       message_header h{};
-      auto [ec, len] = co_await b->receive(asio::buffer(buf), h);
+      error_code ec;
+      std::size_t len = 0;
+      if (!detail::take_held(*b, reads_ahead, asio::buffer(buf), h, ec, len))
+        std::tie(ec, len) = co_await b->receive(asio::buffer(buf), h);
       if (ec) co_return ec;
       session_.touch();
       asio::const_buffer data(buf.data(), len);

@@ -32,6 +32,23 @@ bool is_stream_link(const L&) {
   return L::is_stream;
 }
 inline bool is_stream_link(const any_link& l) { return l.is_stream(); }
+template <link L>
+bool reads_ahead_link(const L&) {
+  return reads_ahead<L>();
+}
+inline bool reads_ahead_link(const any_link& l) { return l.reads_ahead(); }
+
+// A message a reads-ahead link already holds (a CAN batch under load): no
+// operation, no suspension. False when there is none: then await one.
+template <class Source>
+bool take_held(Source& l, bool reads_ahead, asio::mutable_buffer b, message_header& h, error_code& ec,
+               std::size_t& n) {
+  if (!reads_ahead) return false;
+  n = l.try_receive(b, h, ec);
+  if (ec != asio::error::would_block && ec != asio::error::interrupted) return true;
+  h = {};
+  return false;
+}
 
 // What the destination takes at once (a stream: maybe part); would_block
 // is no error here, only nothing sent yet.

@@ -69,4 +69,17 @@ concept link = requires(L& l, const L& cl, asio::mutable_buffer mb, asio::const_
 template <class L>
 concept half_closable = requires(L& l, error_code& ec) { l.shutdown_send(ec); };
 
+// A link whose try_receive hands out messages it has already read (a CAN
+// link's recvmmsg batch) and says would_block without a system call when
+// it knows the socket is empty: a loop that takes messages one by one may
+// try it first, and only wait when it says so. For other links a try that
+// finds nothing is one more system call per message.
+template <class L>
+constexpr bool reads_ahead() {
+  if constexpr (requires { L::reads_ahead; })
+    return L::reads_ahead;
+  else
+    return false;
+}
+
 }  // namespace anysock

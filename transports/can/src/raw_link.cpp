@@ -82,6 +82,10 @@ std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, err
   // are read past; bounded, so a busy bus cannot hold the thread.
   ec = {};
   auto& q = *rx_;
+  if (one_thread_ && q.known_empty()) {
+    ec = asio::error::would_block;
+    return 0;
+  }
   for (int skipped = 0; skipped < 64; ++skipped) {
     if (q.next == q.count && !fill(ec)) return 0;
     const unsigned i = q.next++;

@@ -43,6 +43,7 @@ class raw_link {
  public:
   using executor_type = asio::any_io_executor;
   static constexpr bool is_stream = false;
+  static constexpr bool reads_ahead = true;  // link.hpp: try_receive takes from the batch
 
   enum class role { responder, client, bridge };
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
@@ -165,8 +166,9 @@ class raw_link {
         token, socket_);
   }
 
-  // One data frame if one is queued, else would_block (socket empty) or
-  // interrupted (many frames read past, more may be queued).
+  // One data frame if one is queued, else would_block (socket empty; known
+  // so without a read when the last batch came back short in this
+  // read_scope) or interrupted (many frames read past, more may be queued).
   std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec);
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec);
 
@@ -183,6 +185,8 @@ class raw_link {
       const std::uint64_t scope = std::exchange(empty_in, 0);
       return scope == read_scope::current();
     }
+    // The same, without using it up: the receive that waits next still sees it.
+    bool known_empty() const { return next == count && empty_in && empty_in == read_scope::current(); }
     std::array<canfd_frame, capacity> frames;
     std::array<iovec, capacity> iov;
     std::array<mmsghdr, capacity> headers;
