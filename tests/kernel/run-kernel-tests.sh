@@ -33,7 +33,7 @@ while (( $# )); do
     *) die "unknown argument '$1'; $usage" ;;
   esac
 done
-export ANYSOCK_KERNEL_TIMEOUT=${ANYSOCK_KERNEL_TIMEOUT:-1200}
+export ANYSOCK_KERNEL_TIMEOUT=${ANYSOCK_KERNEL_TIMEOUT:-1800}
 init_deadline
 [[ -x $probe ]] || die "probe $probe is missing: build the project first (cmake --build $build)"
 

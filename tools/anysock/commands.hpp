@@ -64,6 +64,13 @@ struct bridge_args {
   std::size_t queue = 1024;
 };
 
+struct socketcand_args {
+  std::vector<std::string> buses;
+  std::string listen = "127.0.0.1:29536";
+  std::size_t max_links = 0;
+  std::size_t queue = 1024;
+};
+
 int serve(const registry& reg, const serve_args& a);
 int bridge(const registry& reg, const bridge_args& a);
 // serve and bridge: binds every URI of `a` for `use`, runs `service` on each
@@ -72,5 +79,6 @@ int run_server(const registry& reg, const serve_args& a, std::string_view what, 
                link_service service, const std::function<void(server&)>& on_server = {});
 int bench(const registry& reg, const bench_args& a);
 int send(const registry& reg, const send_args& a);
+int socketcand(const socketcand_args& a);
 
 }  // namespace anysock::cli

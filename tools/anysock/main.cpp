@@ -122,6 +122,22 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", ba.json, "Print one JSON summary on stdout (no progress line)");
   bench->footer(reg.describe());
 
+  cli::socketcand_args sca;
+  auto* socketcand = app.add_subcommand(
+      "socketcand", "Serve CAN buses to socketcand clients (python-can, SavvyCAN, Kayak) over TCP, raw mode");
+  socketcand->add_option("buses", sca.buses, "CAN interfaces clients may open (only these)")->required();
+  socketcand->add_option("--listen", sca.listen,
+                         "HOST:PORT to listen on ([::]:PORT takes IPv4 too; port 0 picks a free one)")
+      ->capture_default_str();
+  socketcand->add_option("--max-links", sca.max_links, "Refuse clients beyond this many connected (0: no limit)")
+      ->capture_default_str();
+  socketcand->add_option("--queue", sca.queue,
+                         "Frames that may wait for a slow client; more are dropped and counted")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
+  socketcand->footer(
+      "Each BUS must be an existing CAN interface that is up. A client: python-can's\n"
+      "  can.Bus(interface='socketcand', host='127.0.0.1', port=29536, channel='vcan0')\n");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -148,6 +164,7 @@ int main(int argc, char** argv) {
     if (*bridge) return cli::bridge(reg, bra);
     if (*send) return cli::send(reg, ca);
     if (*bench) return cli::bench(reg, ba);
+    if (*socketcand) return cli::socketcand(sca);
   } catch (const std::exception& e) {
     fmt::print(stderr, "anysock: internal error: {}\n", e.what());
     return cli::exit_network;

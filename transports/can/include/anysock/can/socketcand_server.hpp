@@ -1,0 +1,71 @@
+// A socketcand server (linux-can/socketcand's protocol over TCP), raw mode:
+// remote clients (python-can's `socketcand` interface, SavvyCAN, Kayak) open
+// one of the buses it was started with and then see every frame on it and
+// put frames on it.
+//
+// Each client gets a CAN_RAW socket of its own once it asks for raw mode, so
+// a slow client never holds back another, and the kernel's default (own
+// frames not received) makes clients hear each other and the bus, never
+// themselves. Bus -> client output is batched into one buffer while a write
+// is in flight and bounded by `queue` frames; beyond that frames are dropped
+// and counted, never blocking the CAN reader.
+//
+// Not in this part: BCM mode, control mode, ISO-TP mode, error frames, CAN FD
+// and remote frames towards clients (skipped and counted at debug).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anysock/error.hpp"
+
+namespace anysock::can::socketcand {
+
+// The port upstream socketcand listens on.
+inline constexpr std::uint16_t default_port = 29536;
+
+// After the `< ok >` that answers `< rawmode >`, frames wait this long before
+// the first one is written: python-can 4.1 reads each handshake reply with one
+// recv(256) and compares it whole, so a frame glued to the `< ok >` fails
+// its constructor. 100 ms is far longer than the client takes to read it.
+inline constexpr std::chrono::milliseconds raw_grace{100};
+
+struct server_config {
+  std::vector<std::string> buses;  // the only buses a client may open
+  std::size_t max_clients = 0;     // 0: no limit
+  std::size_t queue = 1024;        // frames waiting for a slow client, at most
+};
+
+// One line for the first bus that is not a CAN interface that is up.
+result<bool> check_buses(const std::vector<std::string>& buses);
+
+class server {
+ public:
+  server(boost::asio::io_context& io, server_config c);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds `host_port` ("127.0.0.1:29536", "[::]:0"); an IPv6 wildcard also
+  // takes IPv4 clients. Returns the bound "HOST:PORT" (port 0 resolved).
+  result<std::string> listen(const std::string& host_port);
+  // Whether the bound address is reachable only from this machine.
+  bool loopback_only() const;
+
+  void start();
+  // Stops accepting and closes every client; io.run() then returns.
+  void stop();
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace anysock::can::socketcand
