@@ -23,15 +23,7 @@ namespace {
 
 constexpr const char* system_python = "/usr/bin/python3";
 
-class BridgeCan : public kernel_test {
- protected:
-  void SetUp() override {
-    require({"ANYSOCK_CAN_IF0", "ANYSOCK_CAN_FD_IF"});
-    can0 = kernel_env("ANYSOCK_CAN_IF0");
-    canfd = kernel_env("ANYSOCK_CAN_FD_IF");
-  }
-  std::string can0, canfd;
-};
+class BridgeCan : public can_buses_test {};
 
 std::string probe(const std::string& id) { return id + "#" + probe_data; }
 

@@ -35,15 +35,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-class CanEcho : public kernel_test {
- protected:
-  void SetUp() override {
-    require({"ANYSOCK_CAN_IF0", "ANYSOCK_CAN_FD_IF"});
-    can0 = kernel_env("ANYSOCK_CAN_IF0");
-    canfd = kernel_env("ANYSOCK_CAN_FD_IF");
-  }
-  std::string can0, canfd;
-};
+class CanEcho : public can_buses_test {};
 
 TEST_F(CanEcho, ClassicFramesOurClientOurResponder) {
   const std::string uri = "can://" + can0 + "?rx=123&tx=456";

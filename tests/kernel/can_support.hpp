@@ -1,4 +1,5 @@
-// Shared by the CAN kernel tests: can-utils' candump as a witness.
+// Shared by the CAN kernel tests: the fixture's two buses, and can-utils'
+// candump as a witness.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,9 +8,21 @@
 #include <string>
 #include <vector>
 
+#include "kernel_env.hpp"
 #include "process.hpp"
 
 namespace anysock::test {
+
+// A test on the harness's classic bus (can0) and CAN FD bus (canfd).
+class can_buses_test : public kernel_test {
+ protected:
+  void SetUp() override {
+    require({"ANYSOCK_CAN_IF0", "ANYSOCK_CAN_FD_IF"});
+    can0 = kernel_env("ANYSOCK_CAN_IF0");
+    canfd = kernel_env("ANYSOCK_CAN_FD_IF");
+  }
+  std::string can0, canfd;
+};
 
 // Starts candump -L with `args`, then sends `probe` with cansend until
 // candump shows a line, so what follows is seen (candump may not have bound

@@ -98,15 +98,7 @@ long drops_reported_socketcand(const std::string& log) {
   return sum;
 }
 
-class Socketcand : public kernel_test {
- protected:
-  void SetUp() override {
-    require({"ANYSOCK_CAN_IF0", "ANYSOCK_CAN_FD_IF"});
-    can0 = kernel_env("ANYSOCK_CAN_IF0");
-    canfd = kernel_env("ANYSOCK_CAN_FD_IF");
-  }
-  std::string can0, canfd;
-};
+class Socketcand : public can_buses_test {};
 
 // Frames both ways with python-can: a standard 8-byte and an extended
 // 0-byte frame from the bus, one frame from the client onto the bus.
