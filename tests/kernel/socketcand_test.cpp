@@ -86,14 +86,20 @@ std::vector<std::string> lines_starting(const std::string& out, const std::strin
   return v;
 }
 
-// The drops of every client's end line ("socketcand client A ends: N frames
-// to it, M from it, dropped D, ..."), added up; -1 when none ended.
-long drops_reported_socketcand(const std::string& log) {
-  long sum = -1;
+// What every client's end line ("socketcand client A ends: N frames to it,
+// M from it, dropped D (K by the kernel), ...") counts, added up; -1 each
+// when no client ended.
+struct end_counts {
+  long to_clients = -1, dropped = -1;
+};
+end_counts reported_socketcand(const std::string& log) {
+  end_counts sum;
   for (const auto& l : lines_with(log, "socketcand client ")) {
+    auto ends = l.find(" ends: ");
     auto at = l.find(", dropped ");
-    if (l.find(" ends: ") == std::string::npos || at == std::string::npos) continue;
-    sum = std::max(sum, 0L) + std::stol(l.substr(at + 10));
+    if (ends == std::string::npos || at == std::string::npos) continue;
+    sum.to_clients = std::max(sum.to_clients, 0L) + std::stol(l.substr(ends + 7));
+    sum.dropped = std::max(sum.dropped, 0L) + std::stol(l.substr(at + 10));
   }
   return sum;
 }
@@ -298,7 +304,12 @@ time.sleep(600)
   std::printf("socketcand RSS before the flood %ld KiB, peak %ld KiB\n", rss_before, peak);
   EXPECT_GT(rss_before, 0) << "no RSS read from /proc";
   EXPECT_LT(peak - rss_before, 16 * 1024) << "KiB: frames for a client that does not read must be dropped";
-  EXPECT_FALSE(lines_with(srv.joined(), "reads slower than").empty()) << "drops are said: " << srv.joined();
+  // Which side drops depends on speed: a fast server fills the client's
+  // queue ("reads slower than"), a slow one (ASan in the guest) leaves frames
+  // in the kernel (SO_RXQ_OVFL). Either way the drop is said.
+  EXPECT_TRUE(!lines_with(srv.joined(), "reads slower than").empty() ||
+              !lines_with(srv.joined(), "the kernel dropped").empty())
+      << "drops are said: " << srv.joined();
 
   const std::string other = py_common + R"(
 bus = connect(int(sys.argv[1]), sys.argv[2])
@@ -310,7 +321,11 @@ show("rx", bus.recv(60))
 
   auto end = srv.stop();
   EXPECT_EQ(end.exit_code, 0) << end.out;
-  EXPECT_GT(drops_reported_socketcand(end.out), 0) << end.out;
+  // Every frame on the bus reached a client or was counted as dropped: the
+  // lazy one's 40000 and the 7AB frame, which both clients hear.
+  const auto counts = reported_socketcand(end.out);
+  EXPECT_EQ(counts.to_clients + counts.dropped, 40002) << end.out;
+  EXPECT_GT(counts.dropped, 0) << end.out;
   std::printf("%s", lines_with(end.out, " ends: ").back().c_str());
   client.signal(SIGTERM);
   client.wait(10s);

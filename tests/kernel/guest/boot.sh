@@ -7,7 +7,7 @@
 #
 # Env: ANYSOCK_KERNEL_CACHE (default DIR/kernel-cache), ANYSOCK_QEMU (binary),
 # ANYSOCK_QEMU_ACCEL (default tcg: nested KVM hangs), ANYSOCK_GUEST_MEM (MiB),
-# ANYSOCK_KERNEL_TIMEOUT (seconds for the whole run, default 1200),
+# ANYSOCK_KERNEL_TIMEOUT (seconds for the whole run, default 1800),
 # ANYSOCK_KERNEL_META (default linux-image-6.12-amd64; 6.1's krfcommd oopses).
 # Sourced by run-kernel-tests.sh for guest_prepare/guest_run.
 set -euo pipefail

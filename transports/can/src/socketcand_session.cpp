@@ -47,9 +47,10 @@ void client::start() {
         std::string why = co_await self->serve();
         self->close();
         if (!self->write_failure_.empty()) why = self->write_failure_;
-        spdlog::info("socketcand client {} ends: {} frames to it, {} from it, dropped {}, ignored {} ({})",
+        spdlog::info("socketcand client {} ends: {} frames to it, {} from it, dropped {} ({} by the kernel), "
+                     "ignored {} ({})",
                      self->peer_, self->to_client_.messages, self->from_client_.messages, self->to_client_.dropped,
-                     self->ignored_, why);
+                     self->kernel_dropped_, self->ignored_, why);
         if (self->remote_skipped_ || self->fd_skipped_)
           spdlog::debug("socketcand client {}: skipped {} remote and {} CAN FD frames from {}", self->peer_,
                         self->remote_skipped_, self->fd_skipped_, self->bus_);
@@ -127,6 +128,8 @@ client::answer client::on_handshake(const result<std::string_view>& message) {
       }
       bus_ = c->text;
       bus_label_ = fmt::format("can bus {} for socketcand client {}", bus_, peer_);
+      drop_destination_ = "socketcand client " + peer_;
+      drop_reason_ = fmt::format("it reads slower than {} carries ({} frames wait already)", bus_, config_.queue);
       a.reply = ok_message;
       return a;
     }
@@ -314,9 +317,7 @@ void client::take(const canfd_frame& k, std::size_t size, timestamp t) {
     return;
   }
   if (out_frames_ >= config_.queue) {
-    drops_.dropped(session_, "socketcand client " + peer_,
-                   fmt::format("it reads slower than {} carries ({} frames wait already)", bus_, out_frames_),
-                   to_client_);
+    drops_.dropped(session_, drop_destination_, drop_reason_, to_client_);
     return;
   }
   append_frame_raw(out_, f, t);

@@ -93,6 +93,9 @@ class client : public std::enable_shared_from_this<client> {
   framer framer_;
   std::string bus_;          // the bus `< open >` chose; empty before
   std::string bus_label_;    // "can bus vcan0 for client 127.0.0.1:4000", for the send path's log
+  // What a drop says, made once: a busy bus behind a client that does not
+  // read drops thousands of frames a second, and none of them may allocate.
+  std::string drop_destination_, drop_reason_;
   bool raw_ = false;
   bool closed_ = false;
   // Bus -> client output: frames go into out_ while sending_ is being written.
