@@ -19,7 +19,7 @@ std::string raw_link::interface_name() const {
 }
 
 bool raw_link::reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu) {
-  if (ec != asio::error::network_down || role_ != role::responder) return false;
+  if (ec != asio::error::network_down || frames_.role() != role::responder) return false;
   spdlog::warn("{}: reply {} not sent: the interface is down", peer(),
                format_frame(from_kernel(&k, mtu)));
   ec = {};
@@ -60,21 +60,8 @@ std::optional<std::size_t> raw_link::take(asio::mutable_buffer b, message_header
   if (n != CAN_MTU && n != CANFD_MTU) return std::nullopt;  // not a frame we know
   frame f = from_kernel(&k, n);
   down_.traffic(peer_);
-  if (f.error()) {
-    spdlog::warn("{}: error frame {}", peer(), format_candump(f, interface_));
-    return std::nullopt;
-  }
-  if (f.remote() && role_ != role::bridge) {
-    spdlog::info("{}: remote request {} not answered: an echo answers data frames", peer(), format_frame(f));
-    return std::nullopt;
-  }
-  if (role_ != role::client && !config_->is_request(f.id)) return std::nullopt;
-  if (role_ == role::client && (!expecting_ || f.id != expected_)) return std::nullopt;  // not our reply
-  std::size_t len = std::min<std::size_t>(f.len, b.size());
-  std::memcpy(b.data(), f.data.data(), len);
-  h.id = f.id;
-  h.flags = encode_flags(f);
-  return len;
+  if (!frames_.delivers(f, peer_, interface_)) return std::nullopt;
+  return frame_role::deliver(f, b, h);
 }
 
 std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) {
@@ -96,24 +83,8 @@ std::size_t raw_link::try_receive(asio::mutable_buffer b, message_header& h, err
 }
 
 std::size_t raw_link::build(asio::const_buffer b, const message_header& h, canfd_frame& out, error_code& ec) {
-  frame f;
-  decode_flags(h.flags, f);
-  f.id = role_ == role::client ? h.id : config_->reply_id(h.id & ~CAN_RTR_FLAG) | (h.id & CAN_RTR_FLAG);
-  if (f.fd && !config_->fd) {  // a bridge's frame from an FD bus
-    ec = make_error_code(errc::unsupported);
-    return 0;
-  }
-  if (role_ == role::client) {
-    expected_ = config_->reply_id(h.id);
-    expecting_ = true;
-  }
-  if (b.size() > (f.fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN) || (f.fd && !valid_fd_length(b.size()))) {
-    ec = asio::error::message_size;
-    return 0;
-  }
-  f.len = static_cast<std::uint8_t>(b.size());
-  std::memcpy(f.data.data(), b.data(), b.size());
-  return to_kernel(f, out);
+  const frame f = frames_.outgoing(b, h, ec);
+  return ec ? 0 : to_kernel(f, out);
 }
 
 std::size_t raw_link::try_send(asio::const_buffer b, const message_header& h, error_code& ec) {

@@ -20,6 +20,7 @@
 #include "anysock/can/protocol.hpp"
 #include "anysock/can/socketcand.hpp"
 #include "anysock/can/socketcand_server.hpp"
+#include "anysock/log.hpp"
 #include "anysock/session.hpp"
 
 namespace anysock::can::socketcand::detail {
@@ -27,28 +28,6 @@ namespace anysock::can::socketcand::detail {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-// A warning said at most once a second, with how many it stands for: a client
-// that floods garbage must not flood the log too.
-class rate_limited {
- public:
-  template <class... Args>
-  void warn(fmt::format_string<Args...> f, Args&&... args) {
-    ++unsaid_;
-    const auto now = std::chrono::steady_clock::now();
-    if (said_ && now - last_ < std::chrono::seconds(1)) return;
-    said_ = true;
-    last_ = now;
-    const auto n = std::exchange(unsaid_, 0);
-    spdlog::warn("{}{}", fmt::format(f, std::forward<Args>(args)...),
-                 n > 1 ? fmt::format(" ({} like it since the last warning)", n) : std::string());
-  }
-
- private:
-  std::chrono::steady_clock::time_point last_{};
-  std::uint64_t unsaid_ = 0;
-  bool said_ = false;
-};
 
 class client : public std::enable_shared_from_this<client> {
  public:

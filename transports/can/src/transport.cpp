@@ -3,6 +3,7 @@
 #include "anysock/can/can.hpp"
 #include "anysock/can/isotp_link.hpp"
 #include "anysock/can/raw_link.hpp"
+#include "anysock/can/socketcand_link.hpp"
 #include "anysock/client.hpp"
 #include "anysock/executor_threads.hpp"
 #include "anysock/single_link_acceptor.hpp"
@@ -123,6 +124,37 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect_isotp(const uri& u, a
   co_return make_any_link(isotp_link(std::move(s).value(), isotp_peer(*c)));
 }
 
+// socketcand://HOST[:PORT]/BUS: the bus behind a socketcand server, with
+// can://'s roles, options and frame syntax.
+uri bus_uri(const uri& u) {
+  auto r = socketcand::parse_remote(u, true);
+  uri b = u;
+  if (r) b.authority = r->bus;
+  return b;
+}
+
+result<bool> validate_socketcand(const uri& u) {
+  auto r = socketcand::parse_remote(u, false);
+  if (!r) return r.err();
+  return check_storm_safe(u, r->frames);
+}
+
+result<listener_list> listen_socketcand_as(const uri& u, asio::io_context& io, link_role role) {
+  auto l = connect_socketcand_now(u, link_executor(io), role);
+  if (!l) return l.err();
+  listener_list out;
+  out.push_back(std::make_unique<basic_listener<single_link_acceptor<socketcand_link>>>(
+      single_link_acceptor<socketcand_link>(std::move(l).value(), u.text)));
+  return out;
+}
+
+template <link_role Role>
+asio::awaitable<result<std::unique_ptr<any_link>>> connect_socketcand_as(const uri& u, asio::any_io_executor ex) {
+  auto l = co_await connect_socketcand(u, std::move(ex), Role);
+  if (!l) co_return l.err();
+  co_return make_any_link(std::move(l).value());
+}
+
 }  // namespace
 
 void register_transports(registry& r) {
@@ -156,6 +188,30 @@ void register_transports(registry& r) {
   iso.carries = message_kind::messages;
   iso.max_message = 4095;  // ISO 15765-2's classic limit, which every peer takes
   r.add(std::move(iso));
+
+  transport sc;
+  sc.scheme = "socketcand";
+  sc.summary = "a CAN bus behind a socketcand server (raw mode, classic frames), as can:// is a local one";
+  sc.listen_example = "socketcand://pi:29536/can0?rx=7E0&tx=7E8   (the responder, on the remote bus)";
+  sc.connect_example = "socketcand://127.0.0.1/vcan0?rx=123&tx=456 123#DEADBEEF   (port 29536 if left out)";
+  sc.options_help = "rx=, tx= as for can://";
+  sc.validate = validate_socketcand;
+  sc.listen = [](const uri& u, asio::io_context& io) { return listen_socketcand_as(u, io, link_role::responder); };
+  sc.connect = connect_socketcand_as<link_role::client>;
+  sc.parse_message = [](const uri& u, std::string_view text) { return parse_raw_message(bus_uri(u), text); };
+  sc.default_messages = [](const uri& u) { return raw_default_messages(bus_uri(u)); };
+  sc.format_message = [](const uri& u, const message& m) { return format_raw_message(bus_uri(u), m); };
+  sc.carries = message_kind::frames;
+  sc.bridge_listen = [](const uri& u, asio::io_context& io) {
+    return listen_socketcand_as(u, io, link_role::bridge);
+  };
+  sc.bridge_connect = connect_socketcand_as<link_role::bridge>;
+  sc.bridge_validate = [](const uri& u) -> result<bool> {
+    auto remote = socketcand::parse_remote(u, true);
+    if (!remote) return remote.err();
+    return true;
+  };
+  r.add(std::move(sc));
 }
 
 }  // namespace anysock::can

@@ -20,6 +20,7 @@
 #include "anysock/can/armed_wait.hpp"
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame.hpp"
+#include "anysock/can/frame_role.hpp"
 #include "anysock/can/interface.hpp"
 #include "anysock/can/protocol.hpp"
 #include "anysock/can/queued_send.hpp"
@@ -28,26 +29,15 @@
 
 namespace anysock::can {
 
-// message_header.flags for CAN frames.
-inline constexpr std::uint32_t flag_fd = 1u << 0;
-inline std::uint32_t encode_flags(const frame& f) {
-  return (f.fd ? flag_fd : 0) | std::uint32_t{f.fd_flags} << 8 | std::uint32_t{f.len8_dlc} << 16;
-}
-inline void decode_flags(std::uint32_t flags, frame& f) {
-  f.fd = flags & flag_fd;
-  f.fd_flags = static_cast<std::uint8_t>(flags >> 8);
-  f.len8_dlc = static_cast<std::uint8_t>(flags >> 16);
-}
-
 class raw_link {
  public:
   using executor_type = asio::any_io_executor;
   static constexpr bool is_stream = false;
   static constexpr bool reads_ahead = true;  // link.hpp: try_receive takes from the batch
 
-  enum class role { responder, client, bridge };
+  using role = link_role;
   raw_link(raw::socket s, std::shared_ptr<const raw_config> c, role r)
-      : socket_(std::move(s)), config_(std::move(c)), role_(r), rx_(std::make_unique<rx_batch>()),
+      : socket_(std::move(s)), frames_(std::move(c), r), rx_(std::make_unique<rx_batch>()),
         one_thread_(runs_on_one_thread(socket_.get_executor())), interface_(interface_name()),
         peer_("can bus " + interface_) {}
   static raw_link closed(const asio::any_io_executor& ex) {
@@ -61,7 +51,7 @@ class raw_link {
     error_code ignored;
     socket_.close(ignored);
   }
-  const raw_config& config() const { return *config_; }
+  const raw_config& config() const { return frames_.config(); }
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
@@ -207,11 +197,8 @@ class raw_link {
   bool reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu);
 
   armed_raw_socket socket_;
-  std::shared_ptr<const raw_config> config_;
-  role role_;
+  frame_role frames_;
   std::unique_ptr<rx_batch> rx_;     // stable address across moves of the link
-  canid_t expected_ = 0;             // client: the reply ID of the last frame sent
-  bool expecting_ = false;
   bool one_thread_;  // how to wait: see async_receive
   down_watch down_;
   // For messages, kept: a closed socket has no name, and the receive path
