@@ -4,6 +4,7 @@
 // gets wrong with python-can (a frame lost at a read boundary, `< ok >` glued
 // to a frame) is checked here against the real client.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
@@ -376,15 +377,62 @@ show("rx", a.recv(60))
 }
 
 // Bad arguments are one line and exit 2: a bus that is not a CAN
-// interface, a --listen that is not HOST:PORT.
+// interface, a --listen or --beacon-to that is not HOST:PORT, a beacon
+// option without --beacon, an interval out of range.
 TEST_F(Socketcand, BadArgumentsAreOneLineExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"socketcand", "anysocknone"}, {"socketcand", "lo"}, {"socketcand", can0, "--listen", "nonsense"}}) {
+           {"socketcand", "anysocknone"}, {"socketcand", "lo"}, {"socketcand", can0, "--listen", "nonsense"},
+           {"socketcand", can0, "--beacon", "--beacon-to", "nonsense"},
+           {"socketcand", can0, "--beacon-to", "127.0.0.1:42000"},
+           {"socketcand", can0, "--beacon", "--beacon-every", "0"}}) {
     auto r = run_anysock(args, 60s);
     EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
     EXPECT_EQ(line_count(r.err), 1u) << r.err;
     EXPECT_EQ(r.err.rfind("anysock: ", 0), 0u) << r.err;
   }
+}
+
+// --beacon: the datagrams parse as upstream's XML and name this host, the
+// URL a client can use (the bound address, port 0 resolved) and the bus; the
+// beacon stops with the server.
+TEST_F(Socketcand, BeaconReachesAnXmlListenerOnLoopback) {
+  const std::string py = R"(
+import socket, xml.etree.ElementTree as ET
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(120)
+print("port", s.getsockname()[1], flush=True)
+for i in range(2):
+    root = ET.fromstring(s.recv(65536).decode())
+    print("beacon", root.tag, root.get("name"), root.get("type"), root.find("URL").text,
+          ",".join(b.get("name") for b in root.findall("Bus")), flush=True)
+)";
+  auto listener = child::spawn({system_python, "-c", py});
+  const auto first = listener.read_line(120s);
+  ASSERT_TRUE(first && first->rfind("port ", 0) == 0) << (first ? *first : "no port from the listener");
+  const std::string to = "127.0.0.1:" + first->substr(5);
+  auto srv = socketcand_process::start(
+      {can0, "--listen", "127.0.0.1:0", "--beacon", "--beacon-to", to, "--beacon-every", "0.2"});
+  ASSERT_NE(srv.port, 0);
+  EXPECT_FALSE(lines_with(srv.joined(), "beacon every 0.2 s to udp " + to).empty()) << srv.joined();
+  std::vector<std::string> beacons;
+  while (beacons.size() < 2) {
+    auto line = listener.read_line(120s);
+    if (!line) break;
+    if (line->rfind("beacon ", 0) == 0) beacons.push_back(*line);
+  }
+  auto heard = listener.wait(30s);
+  EXPECT_EQ(heard.exit_code, 0) << heard.out << heard.err;
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  const std::string expected = "beacon CANBeacon " + std::string(host) + " SocketCAN can://127.0.0.1:" +
+                               std::to_string(srv.port) + " " + can0;
+  EXPECT_EQ(beacons, (std::vector<std::string>{expected, expected})) << heard.out << heard.err << srv.joined();
+  auto end = srv.stop();
+  EXPECT_EQ(end.exit_code, 0) << end.out;
+  EXPECT_FALSE(lines_with(end.out, "beacon stopped: ").empty()) << end.out;
+  EXPECT_TRUE(lines_with(end.out, "cannot send a beacon").empty()) << end.out;
+  for (const auto& l : lines_with(end.out, "socketcand: beacon")) std::printf("%s\n", l.c_str());
 }
 
 }  // namespace

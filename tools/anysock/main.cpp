@@ -134,6 +134,12 @@ int main(int argc, char** argv) {
   socketcand->add_option("--queue", sca.queue,
                          "Frames that may wait for a slow client; more are dropped and counted")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
+  auto* beacon = socketcand->add_flag(
+      "--beacon", sca.beacon, "Announce the buses with socketcand's UDP discovery beacon (SavvyCAN, Kayak find it)");
+  socketcand->add_option("--beacon-to", sca.beacon_to, "HOST:PORT the beacon goes to (broadcast by default)")
+      ->needs(beacon)->capture_default_str();
+  socketcand->add_option("--beacon-every", sca.beacon_every_s, "Seconds between beacons")
+      ->check(CLI::Range(0.1, 3600.0))->needs(beacon)->capture_default_str();
   socketcand->footer(
       "Each BUS must be an existing CAN interface that is up. A client: python-can's\n"
       "  can.Bus(interface='socketcand', host='127.0.0.1', port=29536, channel='vcan0')\n");

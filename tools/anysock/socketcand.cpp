@@ -6,10 +6,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fmt/format.h>
+#include <optional>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 #include "anysock/can/socketcand_server.hpp"
 #include "commands.hpp"
@@ -18,10 +22,16 @@ namespace anysock::cli {
 
 int socketcand(const socketcand_args& a) {
   namespace sc = can::socketcand;
+  sc::server_config config{a.buses, a.max_links, a.queue, std::nullopt};
+  if (a.beacon) {
+    auto to = sc::parse_beacon_to(a.beacon_to);
+    if (!to) return fail(to.err());
+    config.beacon = sc::beacon_config{*to, std::chrono::milliseconds(std::lround(a.beacon_every_s * 1000))};
+  }
   // Every bus is checked before anything listens: a typo is one line and exit 2.
   if (auto ok = sc::check_buses(a.buses); !ok) return fail(ok.err());
   asio::io_context io(1);
-  sc::server srv(io, sc::server_config{a.buses, a.max_links, a.queue});
+  sc::server srv(io, std::move(config));
   auto bound = srv.listen(a.listen);
   if (!bound) return fail(bound.err());
   const std::string buses = fmt::format("{}", fmt::join(a.buses, ", "));

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "anysock/uri.hpp"
+#include "socketcand_beacon.hpp"
 #include "socketcand_session.hpp"
 
 namespace anysock::can::socketcand {
@@ -58,6 +59,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   tcp::acceptor acceptor;
   std::shared_ptr<const std::string> name = std::make_shared<const std::string>("socketcand");
   std::unordered_map<detail::client*, std::weak_ptr<detail::client>> clients;
+  std::shared_ptr<detail::beacon> beacon;
   bool stopping = false;
 };
 
@@ -67,6 +69,7 @@ server::~server() {
   impl_->stopping = true;
   error_code ignored;
   impl_->acceptor.close(ignored);
+  if (impl_->beacon) impl_->beacon->stop();
 }
 
 result<std::string> server::listen(const std::string& host_port) {
@@ -117,7 +120,14 @@ bool server::loopback_only() const {
 }
 
 void server::start() {
-  asio::co_spawn(impl_->io, [i = impl_] { return i->accept_loop(); }, asio::detached);
+  auto& i = *impl_;
+  asio::co_spawn(i.io, [p = impl_] { return p->accept_loop(); }, asio::detached);
+  error_code ec;
+  const auto bound = i.acceptor.local_endpoint(ec);
+  if (i.config.beacon && !ec) {
+    i.beacon = std::make_shared<detail::beacon>(i.io, *i.config.beacon, i.config.buses, bound);
+    i.beacon->start();
+  }
 }
 
 void server::stop() {
@@ -126,6 +136,7 @@ void server::stop() {
   i.stopping = true;
   error_code ignored;
   i.acceptor.close(ignored);
+  if (i.beacon) i.beacon->stop();
   // Copied: each client removes itself from the map when its visit ends.
   std::vector<std::shared_ptr<detail::client>> open;
   for (auto& [p, w] : i.clients)

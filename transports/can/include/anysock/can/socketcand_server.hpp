@@ -20,9 +20,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "anysock/can/socketcand_beacon.hpp"
 #include "anysock/error.hpp"
 
 namespace anysock::can::socketcand {
@@ -40,6 +42,7 @@ struct server_config {
   std::vector<std::string> buses;  // the only buses a client may open
   std::size_t max_clients = 0;     // 0: no limit
   std::size_t queue = 1024;        // frames waiting for a slow client, at most
+  std::optional<beacon_config> beacon;  // sent from start() to stop() when set
 };
 
 // One line for the first bus that is not a CAN interface that is up.
@@ -58,8 +61,9 @@ class server {
   // Whether the bound address is reachable only from this machine.
   bool loopback_only() const;
 
+  // Accepts clients and, when configured, sends the beacon.
   void start();
-  // Stops accepting and closes every client; io.run() then returns.
+  // Stops accepting and the beacon, closes every client; io.run() then returns.
   void stop();
 
   struct impl;
