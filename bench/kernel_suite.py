@@ -5,7 +5,7 @@ bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
   bench/kernel_suite.py [--build build/release] [--rounds 15] [--duration 2] [--placement split|free]
-                        [--only can-echo,rfcomm,can-bridge]
+                        [--only can-echo,rfcomm,can-bridge,socketcand]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve (as it comes, and with --busy-poll 500), the
@@ -26,6 +26,12 @@ leanest user-space C relay doing the same (bench/reference/can_relay.c:
 epoll, recvmmsg batches) or through two cangw rules doing the same crossings
 inside the senders' system calls, alternating; before each run a burst
 of frames checks that every request gets exactly one reply.
+
+socketcand (--only socketcand): anysock bench over socketcand:// (our
+client) to one anysock serve on vcan0 (123 -> 456), through `anysock
+socketcand vcan0` or through a minimal blocking C server of the same
+protocol (bench/reference/socketcand_raw.c: select(), a write per frame,
+upstream's design without its fork), at 1 and 32 in flight, alternating.
 
 Where the host has no AF_CAN / AF_BLUETOOTH (or no right to create vcan and
 virtual controllers) it runs itself in one boot of the test guest
@@ -59,7 +65,9 @@ CAN_WINDOWS = (1, 32)
 BRIDGE_NAMES = ["anysock bridge", "C relay", "cangw"]
 BRIDGE_WINDOW = 32
 BRIDGE_TARGET = 0.8  # bridge / cangw as the issue set it, and bridge / C relay (bench/README.md)
-PARTS = ("can-echo", "rfcomm", "can-bridge")
+SOCKETCAND_NAMES = ["anysock socketcand", "C socketcand"]
+SOCKETCAND_TARGETS = {1: 1.0, 32: 1.5}  # anysock / C reference, per window (issue 24)
+PARTS = ("can-echo", "rfcomm", "can-bridge", "socketcand")
 BT_NAMES = ["anysock", "C echo", "rctest one way"]
 
 
@@ -94,6 +102,11 @@ class Server:
         if not line.startswith("listening"):
             self.stop()
             fail(f"{cmd[0]} did not start: {line!r} {self.proc.stderr.read().strip()}")
+        self.first_line = line
+
+    def port(self):
+        """The TCP port its first line names ("listening on 4000", "listening socketcand://127.0.0.1:4000")."""
+        return int(re.search(r"(\d+)$", self.first_line).group(1))
 
     def cpu_seconds(self):
         """User and system time the responder has used so far."""
@@ -452,6 +465,64 @@ def can_bridge_part(a, b):
     return [(row, results)], [(row, cpu)]
 
 
+def socketcand_part(a, b):
+    """anysock bench over socketcand:// (our client) to one anysock serve on
+    vcan0, through our server or through the C reference server, at 1 and
+    32 in flight: round trips/s, and each server's CPU rows."""
+    ifc = os.environ.get("ANYSOCK_CAN_IF0", "vcan0")
+    exe = os.path.join(b, "anysock")
+    starters = {
+        "anysock socketcand": lambda: Server([exe, "socketcand", ifc, "--listen", "127.0.0.1:0",
+                                              "--log-level", "warn"]),
+        "C socketcand": lambda: Server([os.path.join(b, "socketcand_raw"), "0", ifc]),
+    }
+    responder = Server([exe, "serve", f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}", "--log-level", "warn"])
+    rows, cpu_rows = [], []
+    try:
+        for window in CAN_WINDOWS:
+            results, cpu = {}, {}
+            for rnd in range(a.rounds):
+                for name in round_order(SOCKETCAND_NAMES, rnd):
+                    srv = starters[name]()
+                    try:
+                        uri = f"socketcand://127.0.0.1:{srv.port()}/{ifc}?rx={CAN_REQ}&tx={CAN_REP}"
+                        used = srv.cpu_seconds()
+                        try:
+                            r = bench(a.build, uri, ["-s", "8", "-p", str(window)], a.duration)
+                        except SystemExit:
+                            print(f"kernel_suite: {name} said: {srv.log()}", file=sys.stderr)
+                            raise
+                        share = 100 * (srv.cpu_seconds() - used) / (r["seconds"] + WARMUP_S)
+                    finally:
+                        srv.stop()
+                    if responder.proc.poll() is not None:
+                        fail(f"the responder on {ifc} died: {responder.log()}")
+                    results.setdefault(name, []).append(r["round_trips_per_s"])
+                    cpu.setdefault(name, []).append(share)
+                    print(f"  socketcand {window} in flight, round {rnd + 1}: {name:18} "
+                          f"{r['round_trips_per_s']:10.0f} /s p50 {r['latency_ns']['p50'] / 1e3:.0f} us, "
+                          f"server CPU {share:.0f}%", file=sys.stderr, flush=True)
+            row = f"8 B frames, {window} in flight"
+            rows.append((row, results))
+            cpu_rows.append((row, cpu))
+    finally:
+        responder.stop()
+    return rows, cpu_rows
+
+
+def print_socketcand_tables(rows, cpu_rows):
+    median_table("socketcand, anysock bench (socketcand://) to anysock serve on vcan0, round trips/s", rows,
+                 SOCKETCAND_NAMES, [("anysock / C", "anysock socketcand", "C socketcand")])
+    for (row, results), window in zip(rows, CAN_WINDOWS):
+        r = [x / y for x, y in zip(results["anysock socketcand"], results["C socketcand"]) if y]
+        if r:
+            med, target = statistics.median(r), SOCKETCAND_TARGETS[window]
+            print(f"\n{row}: anysock / C {med:.2f}: target >= {target} {'met' if med >= target else 'NOT met'}"
+                  f" ({sum(x >= target for x in r)} of {len(r)} rounds at or above it)")
+    median_table("socketcand servers' CPU use under that load, % of one core", cpu_rows, SOCKETCAND_NAMES, [],
+                 "lower is better", lambda v: f"{v:.0f}")
+
+
 def print_bridge_tables(rows, cpu_rows):
     median_table("CAN bridge, bench on vcan0 to anysock serve on vcan1, round trips/s", rows, BRIDGE_NAMES,
                  [("bridge / C relay", "anysock bridge", "C relay"), ("bridge / cangw", "anysock bridge", "cangw")])
@@ -471,13 +542,15 @@ def print_bridge_tables(rows, cpu_rows):
 
 def run_here(a):
     b = os.path.join(a.build, "bin")
-    can_rows = cpu_rows = bt_rows = bridge_rows = bridge_cpu_rows = []
+    can_rows = cpu_rows = bt_rows = bridge_rows = bridge_cpu_rows = sc_rows = sc_cpu_rows = []
     if "can-echo" in a.only:
         can_rows, cpu_rows = can_echo_part(a, b)
     if "rfcomm" in a.only:
         bt_rows = rfcomm_part(a, b)
     if "can-bridge" in a.only:
         bridge_rows, bridge_cpu_rows = can_bridge_part(a, b)
+    if "socketcand" in a.only:
+        sc_rows, sc_cpu_rows = socketcand_part(a, b)
 
     print(f"\nanysock kernel bench suite, {datetime.date.today()}, {platform.node()}, kernel {platform.release()}, "
           f"{os.cpu_count()} cores{' (qemu TCG guest)' if os.environ.get('ANYSOCK_KERNEL_HARNESS') == 'guest' else ''}; "
@@ -498,6 +571,8 @@ def run_here(a):
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
     if bridge_rows:
         print_bridge_tables(bridge_rows, bridge_cpu_rows)
+    if sc_rows:
+        print_socketcand_tables(sc_rows, sc_cpu_rows)
 
 
 def host_has(family):
@@ -537,6 +612,8 @@ def main():
         exes |= {"rfcomm_echo"}
     if "can-bridge" in a.only:
         exes |= {"can_relay"}
+    if "socketcand" in a.only:
+        exes |= {"socketcand_raw"}
     for exe in sorted(exes):
         if not os.access(os.path.join(a.build, "bin", exe), os.X_OK):
             fail(f"{a.build}/bin/{exe} is missing; build first: cmake --preset release && cmake --build --preset release"
@@ -545,7 +622,7 @@ def main():
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
           "--duration", str(a.duration), "--placement", a.placement, "--only", ",".join(a.only)]
-    families = " ".join(f for f, parts in (("can", ("can-echo", "can-bridge")), ("bluetooth", ("rfcomm",)))
+    families = " ".join(f for f, parts in (("can", ("can-echo", "can-bridge", "socketcand")), ("bluetooth", ("rfcomm",)))
                         if any(p in a.only for p in parts))
     lib = os.path.join(ROOT, "tests", "kernel", "lib")
     if all(host_has(f) for f in families.split()) and os.geteuid() == 0:
@@ -568,6 +645,8 @@ def main():
         per_round += 2 * (a.duration + WARMUP_S + 3) + 10
     if "can-bridge" in a.only:
         per_round += len(BRIDGE_NAMES) * (a.duration + WARMUP_S + 4)
+    if "socketcand" in a.only:
+        per_round += len(SOCKETCAND_NAMES) * len(CAN_WINDOWS) * (a.duration + WARMUP_S + 3)
     expected = a.rounds * per_round
     env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(int(max(1200, 2 * expected + 300))))
     sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", families, "--", *me],

@@ -27,17 +27,6 @@ class BridgeCan : public can_buses_test {};
 
 std::string probe(const std::string& id) { return id + "#" + probe_data; }
 
-auto with_id(const std::string& id) {
-  return [id](const frame& f) { return f.id == id; };
-}
-
-// The frames' texts ("123#0011..."), in order.
-std::vector<std::string> texts(const std::vector<frame>& fs) {
-  std::vector<std::string> out;
-  for (const auto& f : fs) out.push_back(f.text);
-  return out;
-}
-
 std::vector<frame> since(const bus_dump& d, std::size_t from) {
   std::vector<frame> out;
   for (std::size_t i = from; i < d.frames.size(); ++i)

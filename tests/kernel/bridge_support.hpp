@@ -238,6 +238,18 @@ inline bool wait_crossing(const std::string& from, const std::string& probe, bus
   return false;
 }
 
+// Frames with this ID, for bus_dump::matching and count.
+inline auto with_id(const std::string& id) {
+  return [id](const frame& f) { return f.id == id; };
+}
+
+// The frames' texts ("123#0011..."), in order.
+inline std::vector<std::string> texts(const std::vector<frame>& fs) {
+  std::vector<std::string> out;
+  for (const auto& f : fs) out.push_back(f.text);
+  return out;
+}
+
 // A vcan of a test's own, removed at the end of the test.
 struct private_vcan {
   explicit private_vcan(std::string n, int mtu = 16) : name(std::move(n)) {

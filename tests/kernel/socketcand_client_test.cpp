@@ -25,16 +25,6 @@ std::string remote(std::uint16_t port, const std::string& bus, const std::string
   return "socketcand://127.0.0.1:" + std::to_string(port) + "/" + bus + (query.empty() ? "" : "?" + query);
 }
 
-auto with_id(const std::string& id) {
-  return [id](const frame& f) { return f.id == id; };
-}
-
-std::vector<std::string> texts(const std::vector<frame>& fs) {
-  std::vector<std::string> out;
-  for (const auto& f : fs) out.push_back(f.text);
-  return out;
-}
-
 // `send` prints the reply as candump does; `bench` keeps 1 and 32 frames in
 // flight through the server and loses or garbles none.
 TEST_F(SocketcandClient, SendAndBenchReachAResponderOnTheBus) {

@@ -14,6 +14,7 @@
 
 #include "bridge_support.hpp"
 #include "kernel_env.hpp"
+#include "socketcand_support.hpp"
 
 using namespace std::chrono_literals;
 using namespace anysock::test;
@@ -21,47 +22,6 @@ using namespace anysock::test;
 namespace {
 
 constexpr const char* system_python = "/usr/bin/python3";  // Debian's, with python-can 4.1.0
-
-// `anysock socketcand ARGS...`, its log merged into stdout so a test can
-// wait for a log line; the port read from its first line.
-struct socketcand_process {
-  child proc;
-  std::vector<std::string> log;
-  std::uint16_t port = 0;
-
-  static socketcand_process start(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"sh", "-c", "exec \"$0\" socketcand \"$@\" 2>&1", ANYSOCK_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    socketcand_process s{child::spawn(argv), {}, 0};
-    // Generous: a sanitizer build first loaded over 9p in the emulated guest
-    // took over a minute to print its first line.
-    while (auto line = s.proc.read_line(240s)) {
-      s.log.push_back(*line);
-      if (line->rfind("listening socketcand://", 0) == 0) {
-        s.port = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-        return s;
-      }
-    }
-    auto r = s.proc.wait(5s);
-    ADD_FAILURE() << "anysock socketcand did not start (exit " << r.exit_code << "): " << s.joined() << r.out;
-    return s;
-  }
-  void drain() {
-    while (auto line = proc.read_line(5ms)) log.push_back(*line);
-  }
-  std::string joined() const {
-    std::string s;
-    for (const auto& l : log) s += l + "\n";
-    return s;
-  }
-  // SIGTERM; out then holds everything it printed.
-  process_result stop() {
-    proc.signal(SIGTERM);
-    auto r = proc.wait(60s);
-    r.out = joined() + r.out;
-    return r;
-  }
-};
 
 // Prints every message a python-can bus receives within `t` seconds of quiet,
 // as "rx ID DLC HEX"; shared by the scripts below.
@@ -433,6 +393,86 @@ for i in range(2):
   EXPECT_FALSE(lines_with(end.out, "beacon stopped: ").empty()) << end.out;
   EXPECT_TRUE(lines_with(end.out, "cannot send a beacon").empty()) << end.out;
   for (const auto& l : lines_with(end.out, "socketcand: beacon")) std::printf("%s\n", l.c_str());
+}
+
+// Fifty raw-mode clients on one bus while cangen puts 1,000 frames a second
+// on it for three seconds: every client receives every frame, in the order
+// the bus carried it (a candump witness), none dropped. One Python process
+// holds the fifty sockets (plain sockets: the protocol's text, parsed here).
+TEST_F(Socketcand, FiftyClientsEachReceiveEveryFrameAtAThousandAFrameSecond) {
+  auto srv = socketcand_process::start({can0, "--listen", "127.0.0.1:0", "--max-links", "60"});
+  ASSERT_NE(srv.port, 0);
+  const std::string py = R"(
+import re, selectors, socket, sys, time
+port, bus, clients, frames = int(sys.argv[1]), sys.argv[2].encode(), int(sys.argv[3]), int(sys.argv[4])
+def reply(s):
+    got = b""
+    while not got.endswith(b">"):
+        more = s.recv(256)
+        if not more: sys.exit("the server closed during the handshake")
+        got += more
+    return got.strip()
+socks = []
+for i in range(clients):
+    s = socket.create_connection(("127.0.0.1", port))
+    assert reply(s) == b"< hi >"
+    s.sendall(b"< open " + bus + b" >"); assert reply(s) == b"< ok >"
+    s.sendall(b"< rawmode >"); assert reply(s) == b"< ok >"
+    socks.append(s)
+time.sleep(0.5)  # past the server's grace after `< ok >`
+print("ready", flush=True)
+sel = selectors.DefaultSelector()
+pending, seen = {}, {}
+for s in socks:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+    pending[s], seen[s] = b"", []
+frame = re.compile(rb"<\s*frame\s+321\s+\S+\s+([0-9A-F]*)\s*>")
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline and min(len(v) for v in seen.values()) < frames:
+    for key, _ in sel.select(1):
+        s = key.fileobj
+        data = s.recv(65536)
+        if not data: sys.exit("a client was closed by the server")
+        pending[s] += data
+        end = pending[s].rfind(b">")
+        if end < 0: continue
+        whole, pending[s] = pending[s][:end + 1], pending[s][end + 1:]
+        seen[s] += frame.findall(whole)
+first = seen[socks[0]]
+print("counts", " ".join(str(len(v)) for v in seen.values()))
+print("same", sum(v == first for v in seen.values()))
+print("order", " ".join(x.decode() for x in first))
+)";
+  constexpr int clients = 50, frames = 3000;
+  auto dump = bus_dump::start(can0);
+  auto c = child::spawn({system_python, "-c", py, std::to_string(srv.port), can0, std::to_string(clients),
+                         std::to_string(frames)});
+  ASSERT_EQ(c.read_line(300s).value_or("<nothing>"), "ready") << c.wait(5s).err << srv.joined();
+  ASSERT_TRUE(run_pumping({"cangen", can0, "-n", std::to_string(frames), "-g", "1", "-I", "321", "-L", "8", "-D",
+                           "i"},
+                          {&dump}, 600s));
+  auto r = c.wait(600s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << srv.joined();
+  dump.drain();
+  dump.stop();
+  std::vector<std::string> bus_order;
+  for (const auto& f : dump.matching([](const frame& f) { return f.id == "321"; })) bus_order.push_back(f.data);
+  ASSERT_EQ(bus_order.size(), static_cast<std::size_t>(frames)) << "cangen's frames on the bus";
+  auto counts = lines_starting(r.out, "counts ");
+  ASSERT_EQ(counts.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(counts[0], "counts " + [&] {
+    std::string s;
+    for (int i = 0; i < clients; ++i) s += (i ? " " : "") + std::to_string(frames);
+    return s;
+  }()) << "frames each client received";
+  EXPECT_EQ(lines_starting(r.out, "same ").at(0), "same " + std::to_string(clients)) << "every client the same frames";
+  std::string want = "order";
+  for (const auto& d : bus_order) want += " " + d;
+  EXPECT_EQ(lines_starting(r.out, "order ").at(0), want) << "in the bus's order";
+  auto end = srv.stop();
+  EXPECT_EQ(end.exit_code, 0) << end.out;
+  EXPECT_EQ(reported_socketcand(end.out).dropped, 0) << end.out;
 }
 
 }  // namespace

@@ -201,19 +201,32 @@ bool socketcand_link::state::queue(const frame& f, error_code& ec) {
   }
   if (queued.size() >= max_queued) return false;
   sc::append_send(queued, f);
-  if (write_active) return true;  // goes with the write after the one in flight
-  // Nothing in flight (so nothing else queued): straight to the socket;
-  // what it does not take now the writer sends.
+  // Written once the handler that sent it returns: the frames a handler
+  // sends in a row (a bench answering a batch of replies, a bridge passing
+  // a batch of bus frames) leave in one TCP segment, not one each.
+  if (!write_active && !flush_posted) {
+    flush_posted = true;
+    asio::post(socket.get_executor(), [self = shared_from_this()] {
+      self->flush_posted = false;
+      self->write_queued();
+    });
+  }
+  return true;
+}
+
+void socketcand_link::state::write_queued() {
+  if (write_active || queued.empty() || write_error) return;
+  // Straight to the socket; what it does not take now the writer sends.
   error_code e;
   const std::size_t n = socket.write_some(asio::buffer(queued), e);
   if (e && e != asio::error::would_block) {
-    write_error = ec = e;
+    write_error = e;
     queued.clear();
-    return false;
+    room.cancel();
+    return;
   }
   queued.erase(0, n);
   if (!queued.empty()) start_writing();
-  return true;
 }
 
 void socketcand_link::state::start_writing() {

@@ -12,8 +12,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "anysock/can/queued_send.hpp"
+#include "anysock/executor_threads.hpp"
 #include "anysock/log.hpp"
 #include "anysock/uri.hpp"
 
@@ -25,14 +27,14 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Frames read from the CAN socket per wake-up before output is flushed and
 // the TCP side gets a turn: one write then carries up to this many frames.
-constexpr int bus_batch = 64;
+constexpr unsigned bus_batch = 64;
 
 }  // namespace
 
 client::client(tcp::socket s, std::string peer, std::shared_ptr<const std::string> endpoint,
                const server_config& config, std::function<void(client*)> on_end)
     : tcp_(std::move(s)),
-      can_(tcp_.get_executor()),
+      can_(raw::socket(tcp_.get_executor())),
       grace_(tcp_.get_executor()),
       peer_(std::move(peer)),
       config_(config),
@@ -251,22 +253,47 @@ result<bool> client::open_bus() {
 
 asio::awaitable<void> client::read_bus() {
   auto self = shared_from_this();  // the visit may end while this waits
-  canfd_frame k{};
-  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timeval)) + CMSG_SPACE(sizeof(std::uint32_t))> control{};
+  // One recvmmsg takes up to bus_read frames with their time stamps: under
+  // load a system call per batch instead of one per frame.
+  constexpr unsigned bus_read = 32;
+  using control = std::array<char, CMSG_SPACE(sizeof(timeval)) + CMSG_SPACE(sizeof(std::uint32_t))>;
+  struct batch {
+    std::array<canfd_frame, bus_read> frames{};
+    std::array<iovec, bus_read> iov{};
+    std::array<mmsghdr, bus_read> headers{};
+    alignas(cmsghdr) std::array<control, bus_read> controls{};
+  };
+  auto q = std::make_unique<batch>();  // ~4 KiB, on the heap rather than in the coroutine frame
+  for (unsigned i = 0; i < bus_read; ++i) q->iov[i] = {&q->frames[i], sizeof(canfd_frame)};
+  // After a read that found the socket empty, on the io_context's only
+  // thread, the wait costs no epoll_ctl (armed_wait.hpp): nothing between
+  // that read and the wait below goes back to the scheduler.
+  const bool one_thread = runs_on_one_thread(can_.get_executor());
+  bool empty = false;
   for (;;) {
-    auto [ec] = co_await can_.async_wait(raw::socket::wait_read, use_tuple);
+    error_code ec;
+    if (empty && one_thread)
+      std::tie(ec) = co_await can_.async_wait_known_empty(use_tuple);
+    else
+      std::tie(ec) = co_await can_.async_wait(raw::socket::wait_read, use_tuple);
     if (ec || closed_) co_return;
-    for (int i = 0; i < bus_batch; ++i) {
-      iovec iov{&k, sizeof k};
-      msghdr h{};
-      h.msg_iov = &iov;
-      h.msg_iovlen = 1;
-      h.msg_control = control.data();
-      h.msg_controllen = control.size();
-      const ssize_t n = recvmsg(can_.native_handle(), &h, MSG_DONTWAIT);
+    empty = false;
+    for (unsigned read = 0; read < bus_batch;) {
+      for (unsigned i = 0; i < bus_read; ++i) {
+        msghdr& h = q->headers[i].msg_hdr;
+        h = msghdr{};
+        h.msg_iov = &q->iov[i];
+        h.msg_iovlen = 1;
+        h.msg_control = q->controls[i].data();
+        h.msg_controllen = q->controls[i].size();
+      }
+      const int n = recvmmsg(can_.native_handle(), q->headers.data(), bus_read, MSG_DONTWAIT, nullptr);
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          empty = true;
+          break;
+        }
         if (errno == ENETDOWN) {
           down_.went_down(bus_label_);
           break;
@@ -276,33 +303,43 @@ asio::awaitable<void> client::read_bus() {
         co_return;
       }
       down_.traffic(bus_label_);
-      timestamp t{};
-      bool stamped = false;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMP) {
-          timeval tv{};
-          std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
-          t = {static_cast<std::uint64_t>(tv.tv_sec), static_cast<std::uint32_t>(tv.tv_usec)};
-          stamped = true;
-        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          std::uint32_t total = 0;  // dropped on this socket so far
-          std::memcpy(&total, CMSG_DATA(c), sizeof total);
-          if (total != kernel_dropped_) {
-            to_client_.dropped += static_cast<std::uint32_t>(total - kernel_dropped_);
-            bus_log_.warn("{}: the kernel dropped {} frames in all: the server reads the bus too slowly", bus_label_,
-                          total);
-            kernel_dropped_ = total;
-          }
-        }
-      if (!stamped) {  // no cmsg (should not happen): the time we read it
-        timeval tv{};
-        gettimeofday(&tv, nullptr);
-        t = {static_cast<std::uint64_t>(tv.tv_sec), static_cast<std::uint32_t>(tv.tv_usec)};
+      for (int i = 0; i < n; ++i) take_received(q->frames[i], q->headers[i]);
+      read += static_cast<unsigned>(n);
+      if (static_cast<unsigned>(n) < bus_read) {  // recvmmsg stops at an empty socket
+        empty = true;
+        break;
       }
-      take(k, static_cast<std::size_t>(n), t);
     }
     flush();
   }
+}
+
+// A frame recvmmsg read, with its kernel time stamp and drop count.
+void client::take_received(const canfd_frame& k, mmsghdr& m) {
+  timestamp t{};
+  bool stamped = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c; c = CMSG_NXTHDR(&m.msg_hdr, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMP) {
+      timeval tv{};
+      std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
+      t = {static_cast<std::uint64_t>(tv.tv_sec), static_cast<std::uint32_t>(tv.tv_usec)};
+      stamped = true;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      std::uint32_t total = 0;  // dropped on this socket so far
+      std::memcpy(&total, CMSG_DATA(c), sizeof total);
+      if (total != kernel_dropped_) {
+        to_client_.dropped += static_cast<std::uint32_t>(total - kernel_dropped_);
+        bus_log_.warn("{}: the kernel dropped {} frames in all: the server reads the bus too slowly", bus_label_,
+                      total);
+        kernel_dropped_ = total;
+      }
+    }
+  if (!stamped) {  // no cmsg (should not happen): the time we read it
+    timeval tv{};
+    gettimeofday(&tv, nullptr);
+    t = {static_cast<std::uint64_t>(tv.tv_sec), static_cast<std::uint32_t>(tv.tv_usec)};
+  }
+  take(k, m.msg_len, t);
 }
 
 void client::take(const canfd_frame& k, std::size_t size, timestamp t) {

@@ -2,6 +2,8 @@
 // what the server does; this is how one TCP client's visit goes).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +18,7 @@
 #include <utility>
 
 #include "anysock/bridge_log.hpp"
+#include "anysock/can/armed_wait.hpp"
 #include "anysock/can/interface.hpp"
 #include "anysock/can/protocol.hpp"
 #include "anysock/can/socketcand.hpp"
@@ -56,6 +59,7 @@ class client : public std::enable_shared_from_this<client> {
   asio::awaitable<std::string> reply(std::string text);
   result<bool> open_bus();
   asio::awaitable<void> read_bus();
+  void take_received(const canfd_frame& k, mmsghdr& m);
   // A frame read from the bus, with its kernel receive time.
   void take(const canfd_frame& k, std::size_t size, timestamp t);
   // Starts a write of everything buffered unless one is in flight or held.
@@ -63,7 +67,7 @@ class client : public std::enable_shared_from_this<client> {
   void end_write(const error_code& ec);
 
   tcp::socket tcp_;
-  raw::socket can_;
+  armed_raw_socket can_;
   asio::steady_timer grace_;
   std::string peer_;
   const server_config config_;  // a copy: a visit may outlast the server object

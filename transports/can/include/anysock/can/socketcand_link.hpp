@@ -5,9 +5,10 @@
 //
 // Frames from the server are parsed out of whatever one TCP read returned
 // (dozens per read under load) and handed out without a system call each.
-// Frames to it are appended as text to one buffer that a single writer
-// drains, so sends made while a write is in flight leave together in the
-// next one; a send waits only once `max_queued` bytes are waiting.
+// Frames to it are appended as text to one buffer, written once the handler
+// that sent them returns (so a burst of sends is one TCP segment) and, while
+// a write is in flight, with the next one; a send waits only once
+// `max_queued` bytes are waiting.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -99,6 +100,7 @@ class socketcand_link {
     std::array<char, 16 * 1024> rx;
     std::string queued, writing;  // text waiting; text being written
     bool write_active = false;
+    bool flush_posted = false;  // write_queued is posted
     error_code write_error;  // the writer's failure, for every later send
     asio::steady_timer room;  // cancelled whenever the writer has written: a waiting send looks again
     rate_limited bad_log;  // what the server sent that is not socketcand
@@ -108,6 +110,7 @@ class socketcand_link {
     // Puts a frame's text in the queue (or on the socket at once); false
     // when max_queued bytes wait already.
     bool queue(const frame& f, error_code& ec);
+    void write_queued();
     void start_writing();
   };
 
