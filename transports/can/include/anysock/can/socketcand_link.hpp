@@ -85,7 +85,8 @@ class socketcand_link {
   // A frame already read and parsed, else would_block (without a read: the
   // awaited receive reads).
   std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec);
-  // Queued or written at once; would_block when max_queued bytes wait.
+  // Queued, and written once the calling handler returns; would_block when
+  // max_queued bytes wait.
   std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec);
 
  private:
@@ -107,7 +108,7 @@ class socketcand_link {
 
     // The next frame to deliver from what was read; would_block when none.
     std::size_t take(asio::mutable_buffer b, message_header& h, error_code& ec);
-    // Puts a frame's text in the queue (or on the socket at once); false
+    // Puts a frame's text in the queue, a write posted if none is; false
     // when max_queued bytes wait already.
     bool queue(const frame& f, error_code& ec);
     void write_queued();
