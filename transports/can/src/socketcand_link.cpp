@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "anysock/can/socketcand_server.hpp"
 #include "anysock/error.hpp"
 
 namespace anysock::can {

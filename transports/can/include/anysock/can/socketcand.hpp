@@ -56,6 +56,9 @@
 
 namespace anysock::can::socketcand {
 
+// The port upstream socketcand listens on, and clients connect to unless told.
+inline constexpr std::uint16_t default_port = 29536;
+
 // The longest message the framer keeps, `<` and `>` included. The longest
 // legal one (a BCM `fdframe` with 64 spaced bytes and a 20-digit second count)
 // is under 260 bytes.

@@ -25,12 +25,11 @@
 #include <vector>
 
 #include "anysock/can/socketcand_beacon.hpp"
+#include "anysock/can/socketcand.hpp"
 #include "anysock/error.hpp"
 
 namespace anysock::can::socketcand {
 
-// The port upstream socketcand listens on.
-inline constexpr std::uint16_t default_port = 29536;
 
 // After the `< ok >` that answers `< rawmode >`, frames wait this long before
 // the first one is written: python-can 4.1 reads each handshake reply with one
