@@ -41,6 +41,10 @@ struct socketcand_process {
   void drain() {
     while (auto line = proc.read_line(std::chrono::milliseconds(5))) log.push_back(*line);
   }
+  // Reads what it prints for `t`, or until it has printed nothing for `t`.
+  void drain_for(std::chrono::milliseconds t) {
+    while (auto line = proc.read_line(t)) log.push_back(*line);
+  }
   std::string joined() const {
     std::string s;
     for (const auto& l : log) s += l + "\n";

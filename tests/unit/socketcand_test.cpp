@@ -96,6 +96,7 @@ void expect_same(const sc::command& a, const sc::command& b, std::string_view wh
   EXPECT_EQ(a.ms, b.ms) << where;
   EXPECT_EQ(a.stats.rx_bytes, b.stats.rx_bytes) << where;
   EXPECT_EQ(a.stats.tx_packets, b.stats.tx_packets) << where;
+  EXPECT_EQ(a.stats.dropped, b.stats.dropped) << where;
   EXPECT_EQ(a.text, b.text) << where;
 }
 
@@ -531,7 +532,10 @@ TEST(SocketcandParse, Statistics) {
   EXPECT_EQ(st.stats.rx_packets, 789u);
   EXPECT_EQ(st.stats.tx_bytes, 18446744073709551615u);
   EXPECT_EQ(st.stats.tx_packets, 4u);
-  EXPECT_NE(failure("stat 1 2 3").find("3 fields where 4 are needed"), std::string::npos);
+  EXPECT_FALSE(st.stats.dropped);
+  EXPECT_EQ(parsed("< stat 1 2 3 4 5 >").stats.dropped, 5u);
+  EXPECT_NE(failure("stat 1 2 3").find("3 fields where 4 or 5 are needed"), std::string::npos);
+  failure("stat 1 2 3 4 5 6");
   failure("stat 1 2 3 x");
   failure("stat 1 2 3 18446744073709551616");
 }
@@ -610,8 +614,11 @@ TEST(SocketcandFormat, SendByteExact) {
 
 TEST(SocketcandFormat, StatErrorAndConstants) {
   std::string out;
-  sc::append_stat(out, {1, 2, 3, 4});
+  sc::append_stat(out, {1, 2, 3, 4, std::nullopt});
   EXPECT_EQ(out, "< stat 1 2 3 4 >");
+  out.clear();
+  sc::append_stat(out, {1, 2, 3, 4, 17});  // ours: the frames dropped for slow clients
+  EXPECT_EQ(out, "< stat 1 2 3 4 17 >");
   out.clear();
   sc::append_error(out, "could not start interface vcan9");
   EXPECT_EQ(out, "< error could not start interface vcan9 >");
@@ -641,7 +648,7 @@ TEST(SocketcandFormat, BatchInOneBufferFramesBack) {
   std::string out;
   sc::append_frame_raw(out, make(0x123, {}), {1, 0});
   sc::append_frame_raw(out, make(0x456, {1}), {2, 0});
-  sc::append_stat(out, {5, 6, 7, 8});
+  sc::append_stat(out, {5, 6, 7, 8, std::nullopt});
   out += sc::echo_message;
   sc::framer fr;
   fr.feed(out);
@@ -697,7 +704,7 @@ TEST(SocketcandRoundTrip, CommandsReadBackTheSame) {
       "error could not  start interface vcan0", "send 1ABCD 2 1 f1", "send 123 12 " + spaced(counting(12)),
       "sendfd 123 16 " + spaced(counting(16)), "fdsend 123 1 0", "sendrtr 123 3",
       "add 1 0 123 8 11 22 33 44 55 66 77 88", "update 123 3 11 22 33", "delete 1ABCD", "filter 1 500000 123 1 FF",
-      "subscribe 0 100 123", "unsubscribe 00000123", "statistics 1000", "stat 1 2 3 4",
+      "subscribe 0 100 123", "unsubscribe 00000123", "statistics 1000", "stat 1 2 3 4", "stat 1 2 3 4 5",
       "frame 123 1.5 DEAD", "frame 123 23.424242 11 22 33 44", "fdframe 123 1.000000 " + hex_run(counting(12)),
       "fdframe 123 03 1.000000 11 22", "rtr 123 1.000000", "error 004 1.000000", "error 20000004 1.0 00 04"};
   for (const auto& m : messages) {

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
 
   cli::socketcand_args sca;
   auto* socketcand = app.add_subcommand(
-      "socketcand", "Serve CAN buses to socketcand clients (python-can, SavvyCAN, Kayak) over TCP, raw mode");
+      "socketcand", "Serve CAN buses to socketcand clients (python-can, SavvyCAN, Kayak) over TCP: BCM, raw and control modes");
   socketcand->add_option("buses", sca.buses, "CAN interfaces clients may open (only these)")->required();
   socketcand->add_option("--listen", sca.listen,
                          "HOST:PORT to listen on ([::]:PORT takes IPv4 too; port 0 picks a free one)")
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   socketcand->add_option("--max-links", sca.max_links, "Refuse clients beyond this many connected (0: no limit)")
       ->capture_default_str();
   socketcand->add_option("--queue", sca.queue,
-                         "Frames that may wait for a slow client; more are dropped and counted")
+                         "Messages that may wait for a slow client; more frames are dropped and counted")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
   auto* beacon = socketcand->add_flag(
       "--beacon", sca.beacon, "Announce the buses with socketcand's UDP discovery beacon (SavvyCAN, Kayak find it)");

@@ -1,5 +1,5 @@
 // anysock socketcand BUS...: the named CAN buses served to socketcand clients
-// (python-can's `socketcand` interface, SavvyCAN, Kayak) over TCP, raw mode.
+// (python-can's `socketcand` interface, SavvyCAN, Kayak) over TCP.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -240,6 +240,10 @@ void append_stat(std::string& out, const socketcand::statistics& s) {
   put_dec(out, s.tx_bytes);
   out += ' ';
   put_dec(out, s.tx_packets);
+  if (s.dropped) {
+    out += ' ';
+    put_dec(out, *s.dropped);
+  }
   out += " >";
 }
 

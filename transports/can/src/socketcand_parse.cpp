@@ -385,13 +385,15 @@ result<command> parse(std::string_view message) {
     return out;
   }
   if (word == "stat") {
-    ctx c{message, word, "`< stat RXBYTES RXPACKETS TXBYTES TXPACKETS >`"};
-    if (a.size() != 4) return c.fail(fmt::format("{} field{} where 4 are needed", a.size(), plural(a.size())));
+    ctx c{message, word, "`< stat RXBYTES RXPACKETS TXBYTES TXPACKETS [DROPPED] >`"};
+    if (a.size() != 4 && a.size() != 5)
+      return c.fail(fmt::format("{} field{} where 4 or 5 are needed", a.size(), plural(a.size())));
     std::uint64_t* fields[] = {&out.stats.rx_bytes, &out.stats.rx_packets, &out.stats.tx_bytes, &out.stats.tx_packets};
-    for (std::size_t i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < a.size(); ++i) {
       auto v = dec_value<std::uint64_t>(a[i], 20);
       if (!v) return c.fail(fmt::format("counter '{}' is not a decimal number", a[i]));
-      *fields[i] = *v;
+      if (i < 4) *fields[i] = *v;
+      else out.stats.dropped = *v;
     }
     out.k = kind::stat;
     return out;

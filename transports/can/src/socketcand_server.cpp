@@ -49,7 +49,9 @@ result<bool> check_buses(const std::vector<std::string>& buses) {
 }
 
 struct server::impl : std::enable_shared_from_this<impl> {
-  impl(asio::io_context& ctx, server_config c) : io(ctx), config(std::move(c)), acceptor(ctx) {}
+  impl(asio::io_context& ctx, server_config c) : io(ctx), config(std::move(c)), acceptor(ctx) {
+    for (const auto& b : config.buses) drop_totals->try_emplace(b, 0);
+  }
 
   asio::awaitable<void> accept_loop();
   void refuse(tcp::socket s, const std::string& peer);
@@ -60,6 +62,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<const std::string> name = std::make_shared<const std::string>("socketcand");
   std::unordered_map<detail::client*, std::weak_ptr<detail::client>> clients;
   std::shared_ptr<detail::beacon> beacon;
+  std::shared_ptr<detail::bus_drop_totals> drop_totals = std::make_shared<detail::bus_drop_totals>();
   bool stopping = false;
 };
 
@@ -173,7 +176,7 @@ asio::awaitable<void> server::impl::accept_loop() {
     // kernel doubles it) is several times what a 1 Mbit/s bus needs at a
     // 100 ms round trip.
     s.set_option(asio::socket_base::send_buffer_size(client_send_buffer), pe);
-    auto c = std::make_shared<detail::client>(std::move(s), peer, name, config,
+    auto c = std::make_shared<detail::client>(std::move(s), peer, name, config, drop_totals,
                                               [w = weak_from_this()](detail::client* gone) {
                                                 if (auto i = w.lock()) i->clients.erase(gone);
                                               });

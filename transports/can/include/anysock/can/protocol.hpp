@@ -66,6 +66,17 @@ class isotp {
   int protocol() const { return CAN_ISOTP; }
 };
 
+// CAN_BCM: the kernel's broadcast manager. Cyclic sends and content filters
+// run in the kernel, set up and reported with bcm_msg_head messages.
+class bcm {
+ public:
+  using endpoint = basic_endpoint<bcm>;
+  using socket = boost::asio::basic_datagram_socket<bcm>;
+  int family() const { return PF_CAN; }
+  int type() const { return SOCK_DGRAM; }
+  int protocol() const { return CAN_BCM; }
+};
+
 // Socket options in Asio's SettableSocketOption shape.
 using anysock::value_option;
 

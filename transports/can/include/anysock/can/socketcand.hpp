@@ -39,6 +39,10 @@
 //   received remote frames, so only send or forward them when asked to.
 // * Timestamps: `SEC.USEC`, decimal; we write 6 fraction digits and read 1-6
 //   as a decimal fraction (`1.5` is 1 s 500000 us, as python-can means it).
+// * Statistics: `< stat RXB RXP TXB TXP >` are the interface's counters, as
+//   upstream's; we append a fifth, the frames the server dropped on that bus
+//   for slow clients. A reader that takes the first four by position is
+//   unaffected; parse() reads four or five.
 // * Not covered: ISO-TP mode (`isotpconf`, `sendpdu`, `pdu`), `muxfilter` and
 //   NO_BUS bus configuration (`< can0 B ... >`); they parse as unknown
 //   commands. len8_dlc cannot be expressed and is not carried.
@@ -110,6 +114,9 @@ struct statistics {
   std::uint64_t rx_packets = 0;
   std::uint64_t tx_bytes = 0;
   std::uint64_t tx_packets = 0;
+  // Ours, not upstream's: frames the server dropped on this bus for clients
+  // that read too slowly. Upstream's `< stat >` has the first four only.
+  std::optional<std::uint64_t> dropped;
 };
 
 enum class kind : std::uint8_t {

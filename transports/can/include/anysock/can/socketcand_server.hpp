@@ -1,17 +1,21 @@
-// A socketcand server (linux-can/socketcand's protocol over TCP), raw mode:
-// remote clients (python-can's `socketcand` interface, SavvyCAN, Kayak) open
-// one of the buses it was started with and then see every frame on it and
-// put frames on it.
+// A socketcand server (linux-can/socketcand's protocol over TCP): remote
+// clients (python-can's `socketcand` interface, SavvyCAN, Kayak) open one of
+// the buses it was started with and then, in the mode they choose:
+// * BCM (the mode `< open >` leads to): cyclic sends (`add`, `update`,
+//   `delete`), content filters and subscriptions (`filter`, `subscribe`,
+//   `unsubscribe`), run by the kernel's CAN_BCM on a socket of the client's;
+// * raw: every frame on the bus, and `< send >` onto it;
+// * control: the interface's counters every MS (`< statistics MS >`).
 //
-// Each client gets a CAN_RAW socket of its own once it asks for raw mode, so
-// a slow client never holds back another, and the kernel's default (own
-// frames not received) makes clients hear each other and the bus, never
-// themselves. Bus -> client output is batched into one buffer while a write
-// is in flight and bounded by `queue` frames; beyond that frames are dropped
-// and counted, never blocking the CAN reader.
+// Each client gets CAN sockets of its own, so a slow client never holds back
+// another, and the kernel's default (own frames not received) makes raw
+// clients hear each other and the bus, never themselves. Bus -> client
+// output is batched into one buffer while a write is in flight and bounded
+// by `queue` messages; beyond that frames are dropped and counted (the log,
+// the end line, and `< stat >`'s fifth field), never blocking the CAN reader.
 //
-// Not in this part: BCM mode, control mode, ISO-TP mode, error frames, CAN FD
-// and remote frames towards clients (skipped and counted at debug).
+// Not in this part: ISO-TP mode, error frames, CAN FD and remote frames
+// towards clients (skipped and counted at debug), BCM `muxfilter`.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -37,10 +41,18 @@ namespace anysock::can::socketcand {
 // its constructor. 100 ms is far longer than the client takes to read it.
 inline constexpr std::chrono::milliseconds raw_grace{100};
 
+// BCM mode's bounds on one client: a cyclic send faster than min_cycle would
+// take a real bus for itself (a classic frame lasts ~0.25 ms at 500 kbit/s),
+// and each job is kernel memory the client could otherwise grow at will.
+inline constexpr std::chrono::microseconds min_cycle{1000};
+inline constexpr std::size_t max_bcm_jobs = 256;  // cyclic sends, and receive filters, each
+// Control mode: `< statistics MS >` below this is refused.
+inline constexpr std::chrono::milliseconds min_statistics{10};
+
 struct server_config {
   std::vector<std::string> buses;  // the only buses a client may open
   std::size_t max_clients = 0;     // 0: no limit
-  std::size_t queue = 1024;        // frames waiting for a slow client, at most
+  std::size_t queue = 1024;        // messages waiting for a slow client, at most
   std::optional<beacon_config> beacon;  // sent from start() to stop() when set
 };
 
