@@ -49,6 +49,21 @@ TEST_F(SocketcandClient, SendAndBenchReachAResponderOnTheBus) {
   EXPECT_EQ(end.exit_code, 0) << end.out;
 }
 
+// fd=1 through a server run with --fd: a 12-byte FD request reaches the
+// responder on a CAN FD bus and its FD reply comes back whole.
+TEST_F(SocketcandClient, FdFramesBothWaysWithFdOne) {
+  auto srv = socketcand_process::start({canfd, "--fd", "--listen", "127.0.0.1:0"});
+  ASSERT_NE(srv.port, 0);
+  auto resp = serve_process::start({"can://" + canfd + "?rx=123&tx=456&fd=1", "--log-level", "warn"});
+  auto s = run_anysock({"send", remote(srv.port, canfd, "rx=123&tx=456&fd=1"), "123##1000102030405060708090A0B"},
+                       120s);
+  EXPECT_EQ(s.exit_code, 0) << s.out << s.err << srv.joined();
+  EXPECT_NE(s.out.find(canfd + "  456  [12]  00 01 02 03 04 05 06 07 08 09 0A 0B"), std::string::npos) << s.out;
+  EXPECT_EQ(resp.stop().exit_code, 0);
+  auto end = srv.stop();
+  EXPECT_EQ(end.exit_code, 0) << end.out;
+}
+
 // `serve socketcand://...` is the storm-proof responder on the remote bus:
 // it answers cansend's requests there once each, on its tx= ID, and a local
 // can:// client on that bus gets its reply.

@@ -20,65 +20,6 @@ using namespace anysock::test;
 
 namespace {
 
-constexpr const char* system_python = "/usr/bin/python3";
-
-// A protocol client: message() returns the next `< ... >` (inner text,
-// trimmed) or None after `quiet` seconds without one.
-const std::string py_client = R"(
-import re, socket, subprocess, sys, time
-class Client:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.buf = b""
-    def send(self, text):
-        self.s.sendall(("< " + text + " >").encode())
-    def message(self, quiet=20.0):
-        while True:
-            m = re.search(rb"<([^<>]*)>", self.buf)
-            if m:
-                self.buf = self.buf[m.end():]
-                return m.group(1).decode().strip()
-            self.s.settimeout(quiet)
-            try:
-                data = self.s.recv(4096)
-            except socket.timeout:
-                return None
-            if not data:
-                return None
-            self.buf += data
-    def ask(self, text):
-        self.send(text)
-        return self.message()
-    # The server takes messages in order: once the echo is back, everything
-    # sent before it has been done.
-    def barrier(self):
-        self.send("echo")
-        seen = []
-        while True:
-            m = self.message()
-            if m is None or m == "echo":
-                return seen
-            seen.append(m)
-def cansend(bus, frame):
-    subprocess.run(["cansend", bus, frame], check=True)
-port, bus = int(sys.argv[1]), sys.argv[2]
-c = Client(port)
-print("hi:", c.message(), flush=True)
-print("open:", c.ask("open " + bus), flush=True)
-)";
-
-std::vector<std::string> lines_of(const std::string& out) {
-  std::vector<std::string> v;
-  std::istringstream in(out);
-  for (std::string l; std::getline(in, l);) v.push_back(l);
-  return v;
-}
-
-bool has_line(const std::string& out, const std::string& line) {
-  auto v = lines_of(out);
-  return std::find(v.begin(), v.end(), line) != v.end();
-}
-
 // Open descriptors of a process.
 std::size_t open_fds(pid_t pid) {
   std::size_t n = 0;
@@ -99,7 +40,7 @@ TEST_F(SocketcandSession, BcmCyclicSendsUpdateAndDelete) {
   auto dump = bus_dump::start(can0);
   auto srv = socketcand_process::start({can0, "--listen", "127.0.0.1:0"});
   ASSERT_NE(srv.port, 0);
-  const std::string py = py_client + R"(
+  const std::string py = socketcand_py_client + R"(
 c.send("add 0 100000 123 2 11 22")
 print("barrier:", c.barrier(), flush=True)
 time.sleep(2)
@@ -170,7 +111,7 @@ print("done", flush=True)
 TEST_F(SocketcandSession, BcmSubscribeFilterAndModeSwitches) {
   auto srv = socketcand_process::start({can0, "--listen", "127.0.0.1:0"});
   ASSERT_NE(srv.port, 0);
-  const std::string py = py_client + R"(
+  const std::string py = socketcand_py_client + R"(
 def frames(quiet=3.0):
     got = []
     while True:
@@ -235,7 +176,7 @@ print("done", flush=True)
 TEST_F(SocketcandSession, ControlModeStatistics) {
   auto srv = socketcand_process::start({can0, "--listen", "127.0.0.1:0"});
   ASSERT_NE(srv.port, 0);
-  const std::string py = py_client + R"(
+  const std::string py = socketcand_py_client + R"(
 print("controlmode:", c.ask("controlmode"), flush=True)
 print("too often:", c.ask("statistics 5"), flush=True)
 c.send("statistics 200")

@@ -7,14 +7,76 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "process.hpp"
 
 namespace anysock::test {
+
+inline constexpr const char* system_python = "/usr/bin/python3";  // Debian's, with python-can 4.1.0
+
+// A protocol client: message() returns the next `< ... >` (inner text,
+// trimmed) or None after `quiet` seconds without one.
+inline const std::string socketcand_py_client = R"(
+import re, socket, subprocess, sys, time
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+    def send(self, text):
+        self.s.sendall(("< " + text + " >").encode())
+    def message(self, quiet=20.0):
+        while True:
+            m = re.search(rb"<([^<>]*)>", self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m.group(1).decode().strip()
+            self.s.settimeout(quiet)
+            try:
+                data = self.s.recv(4096)
+            except socket.timeout:
+                return None
+            if not data:
+                return None
+            self.buf += data
+    def ask(self, text):
+        self.send(text)
+        return self.message()
+    # The server takes messages in order: once the echo is back, everything
+    # sent before it has been done.
+    def barrier(self):
+        self.send("echo")
+        seen = []
+        while True:
+            m = self.message()
+            if m is None or m == "echo":
+                return seen
+            seen.append(m)
+def cansend(bus, frame):
+    subprocess.run(["cansend", bus, frame], check=True)
+port, bus = int(sys.argv[1]), sys.argv[2]
+c = Client(port)
+print("hi:", c.message(), flush=True)
+print("open:", c.ask("open " + bus), flush=True)
+)";
+
+inline std::vector<std::string> lines_of(const std::string& out) {
+  std::vector<std::string> v;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+inline bool has_line(const std::string& out, const std::string& line) {
+  auto v = lines_of(out);
+  return std::find(v.begin(), v.end(), line) != v.end();
+}
+
 
 struct socketcand_process {
   child proc;

@@ -21,7 +21,6 @@ using namespace anysock::test;
 
 namespace {
 
-constexpr const char* system_python = "/usr/bin/python3";  // Debian's, with python-can 4.1.0
 
 // Prints every message a python-can bus receives within `t` seconds of quiet,
 // as "rx ID DLC HEX"; shared by the scripts below.

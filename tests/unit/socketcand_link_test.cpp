@@ -51,11 +51,14 @@ TEST(SocketcandUri, PortDefaultsToSocketcandsAndTheBusIsThePath) {
   auto bare6 = anysock::can::socketcand::parse_remote(parsed("socketcand://[::1]/vcan1"), true);
   ASSERT_TRUE(bare6) << bare6.err().message;
   EXPECT_EQ(bare6->port, 29536);
+  auto fd = anysock::can::socketcand::parse_remote(parsed("socketcand://pi/can0?fd=1"), false);
+  ASSERT_TRUE(fd) << fd.err().message;
+  EXPECT_TRUE(fd->frames.fd);
 }
 
 TEST(SocketcandUri, BadOnesSayWhatToWrite) {
   for (const char* text : {"socketcand://pi", "socketcand://pi/", "socketcand://pi/a/b", "socketcand://pi:0/can0",
-                           "socketcand://pi/can0?rx=XYZ", "socketcand://pi/can0?fd=1", "socketcand://pi/can0?bogus=1"}) {
+                           "socketcand://pi/can0?rx=XYZ", "socketcand://pi/can0?err=1", "socketcand://pi/can0?bogus=1"}) {
     auto r = anysock::can::socketcand::parse_remote(parsed(text), false);
     ASSERT_FALSE(r) << text;
     EXPECT_NE(r.err().message.find(text), std::string::npos) << r.err().message;

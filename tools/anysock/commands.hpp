@@ -69,6 +69,7 @@ struct socketcand_args {
   std::string listen = "127.0.0.1:29536";
   std::size_t max_links = 0;
   std::size_t queue = 1024;
+  bool fd = false, remote = false, errors = false;
   bool beacon = false;
   std::string beacon_to = "255.255.255.255:42000";
   double beacon_every_s = 3;

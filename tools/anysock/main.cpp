@@ -134,6 +134,15 @@ int main(int argc, char** argv) {
   socketcand->add_option("--queue", sca.queue,
                          "Messages that may wait for a slow client; more frames are dropped and counted")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))->capture_default_str();
+  socketcand->add_flag("--fd", sca.fd,
+                       "Carry CAN FD frames in raw mode (< fdframe ID FLAGS SEC.USEC HEX >) to every client; without "
+                       "it only to a client that has sent one");
+  socketcand->add_flag("--rtr", sca.remote,
+                       "Carry remote frames in raw mode (< rtr ID SEC.USEC [DLC] >) to every client; without it only "
+                       "to a client that has sent one");
+  socketcand->add_flag("--err", sca.errors,
+                       "Carry error frames in raw mode (< error CLASS SEC.USEC HEX >); python-can 4.6 and later fail "
+                       "on them");
   auto* beacon = socketcand->add_flag(
       "--beacon", sca.beacon, "Announce the buses with socketcand's UDP discovery beacon (SavvyCAN, Kayak find it)");
   socketcand->add_option("--beacon-to", sca.beacon_to, "HOST:PORT the beacon goes to (broadcast by default)")

@@ -22,7 +22,7 @@ namespace anysock::cli {
 
 int socketcand(const socketcand_args& a) {
   namespace sc = can::socketcand;
-  sc::server_config config{a.buses, a.max_links, a.queue, std::nullopt};
+  sc::server_config config{a.buses, a.max_links, a.queue, a.fd, a.remote, a.errors, std::nullopt};
   if (a.beacon) {
     auto to = sc::parse_beacon_to(a.beacon_to);
     if (!to) return fail(to.err());

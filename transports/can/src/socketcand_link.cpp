@@ -44,10 +44,10 @@ result<remote> parse_remote(const uri& u, bool bridge) {
   bus_uri.authority = r.bus;
   auto c = bridge ? parse_raw_bridge(bus_uri) : parse_raw(bus_uri);
   if (!c) return c.err();
-  if (c->fd || c->errors)
+  if (c->errors)
     return error{make_error_code(errc::unsupported),
-                 fmt::format("{}: fd=1 and err=1 are not carried over socketcand yet: raw mode here is classic "
-                             "data frames",
+                 fmt::format("{}: err=1 is not carried over socketcand yet; error frames are the server's to "
+                             "forward (anysock socketcand --err)",
                              u.text)};
   r.frames = std::move(c).value();
   return r;
@@ -192,10 +192,6 @@ std::size_t socketcand_link::state::take(asio::mutable_buffer b, message_header&
 bool socketcand_link::state::queue(const frame& f, error_code& ec) {
   if (write_error) {
     ec = write_error;
-    return false;
-  }
-  if (f.remote()) {  // upstream servers answer `sendrtr` with an error, ours ignores it
-    ec = make_error_code(errc::unsupported);
     return false;
   }
   if (queued.size() >= max_queued) return false;

@@ -204,10 +204,15 @@ std::optional<error> send_body(const ctx& c, const args_t& a, std::size_t from, 
     f.fd_flags = static_cast<std::uint8_t>(*flags & (CANFD_BRS | CANFD_ESI));
   }
   std::string_view label = with_flags || allowed == lengths::fd ? "LEN" : "DLC";
+  const std::size_t given = a.size() - fixed;
   auto len = c.length(a[fixed - 1], label);
+  // python-can writes the length in hex (`{dlc:X}`): 12 bytes as C, 64 as
+  // 40. Where the decimal reading disagrees with the bytes given and the hex
+  // one agrees, the hex one is meant.
+  if (auto h = hex_value(a[fixed - 1], 2); h && *h == given && (!len || *len != given))
+    len = static_cast<std::uint8_t>(given);
   if (!len) return len.err();
   if (auto e = check_length(c, *len, allowed, f, fmt::format("{} {}", label, *len))) return e;
-  std::size_t given = a.size() - fixed;
   if (given != *len) return c.fail(fmt::format("{} {} but {} data byte{}", label, *len, given, plural(given)));
   auto n = c.data(a, fixed, false, f);
   if (!n) return n.err();

@@ -37,8 +37,10 @@ result<bool> client::open_raw() {
   auto index = find_interface(*u, bus_, false, can_.native_handle());
   if (!index) return index.err();
   ec = stamp_receptions(can_.native_handle());
-  // Left at the kernel's defaults: no error frames, no CAN FD, own frames
-  // not received (clients hear each other, never themselves).
+  // Own frames not received, the kernel's default: clients hear each other,
+  // never themselves.
+  if (!ec && fd_) can_.set_option(fd_frames(1), ec);
+  if (!ec && config_.errors) can_.set_option(error_filter(CAN_ERR_MASK), ec);
   if (!ec) can_.bind(raw::endpoint(*index), ec);
   if (!ec) can_.non_blocking(true, ec);
   if (ec) return error{ec, fmt::format("cannot set up a CAN socket on {}: {}", bus_, ec.message())};
@@ -60,9 +62,24 @@ void client::start_raw() {
 
 // In raw mode nothing textual goes back for a bad message (see refuse()).
 asio::awaitable<std::string> client::on_raw(const command& c, std::string_view message) {
-  if (c.k != kind::send || c.f.fd || c.f.remote()) {
-    refuse(message, "raw mode here takes only send (classic data frames), echo and the mode commands");
+  if (c.k != kind::send) {
+    refuse(message, "raw mode takes only send, sendfd, fdsend, sendrtr, echo and the mode commands");
     co_return std::string();
+  }
+  // A client that sends a kind of frame knows it: it gets that kind too.
+  if (c.f.fd && !fd_) {
+    error_code ec;
+    can_.set_option(fd_frames(1), ec);
+    if (ec) {
+      refuse(message, fmt::format("frame {} not sent: cannot turn CAN FD on: {}", format_frame(c.f), ec.message()));
+      co_return std::string();
+    }
+    fd_ = true;
+    spdlog::info("{}: the client sends CAN FD frames; it gets the bus's from now on", bus_label_);
+  }
+  if (c.f.remote() && !remote_) {
+    remote_ = true;
+    spdlog::info("{}: the client sends remote frames; it gets the bus's from now on", bus_label_);
   }
   canfd_frame k{};
   const std::size_t mtu = to_kernel(c.f, k);
@@ -71,6 +88,10 @@ asio::awaitable<std::string> client::on_raw(const command& c, std::string_view m
   auto [ec, n] = co_await async_send_queued(can_, asio::buffer(&k, mtu), [this] { return bus_label_; }, use_tuple);
   if (ec == asio::error::network_down) {
     refuse(message, fmt::format("frame {} not sent: {} is down", format_frame(c.f), bus_));
+    co_return std::string();
+  }
+  if (ec == asio::error::invalid_argument && c.f.fd) {
+    refuse(message, fmt::format("frame {} not sent: {} is no CAN FD interface", format_frame(c.f), bus_));
     co_return std::string();
   }
   if (ec) co_return closed_ ? std::string("server stopping") : fmt::format("CAN send failed: {}", ec.message());
@@ -143,12 +164,12 @@ asio::awaitable<void> client::read_raw() {
 }
 
 void client::take_raw(const canfd_frame& k, std::size_t size, timestamp t) {
-  if (size != CAN_MTU) {  // CAN FD frames are not asked for; should one come, skip it
+  if (size != CAN_MTU && !(size == CANFD_MTU && fd_)) {  // not asked for; should one come, skip it
     ++fd_skipped_;
     return;
   }
   const frame f = from_kernel(&k, size);
-  if (f.remote()) {  // not forwarded in raw mode yet: upstream drops them too
+  if (f.remote() && !remote_) {  // upstream drops them too
     ++remote_skipped_;
     spdlog::debug("{}: remote frame {} skipped ({} so far)", bus_label_, format_frame(f), remote_skipped_);
     return;

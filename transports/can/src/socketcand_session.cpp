@@ -36,7 +36,9 @@ client::client(tcp::socket s, std::string peer, std::shared_ptr<const std::strin
       config_(config),
       drop_totals_(std::move(drop_totals)),
       on_end_(std::move(on_end)),
-      session_(std::move(endpoint), peer_, tcp_.get_executor(), false) {}
+      session_(std::move(endpoint), peer_, tcp_.get_executor(), false),
+      fd_(config.fd),
+      remote_(config.remote) {}
 
 void client::start() {
   asio::co_spawn(
@@ -50,9 +52,12 @@ void client::start() {
                      "ignored {} ({})",
                      self->peer_, self->to_client_.messages, self->from_client_.messages, self->to_client_.dropped,
                      self->kernel_dropped_, self->ignored_, why);
-        if (self->remote_skipped_ || self->fd_skipped_)
-          spdlog::debug("socketcand client {}: skipped {} remote and {} CAN FD frames from {}", self->peer_,
-                        self->remote_skipped_, self->fd_skipped_, self->bus_);
+        if (self->remote_skipped_)
+          spdlog::info("socketcand client {}: {} remote frames on {} not sent to it (--rtr carries them)",
+                       self->peer_, self->remote_skipped_, self->bus_);
+        if (self->fd_skipped_)
+          spdlog::info("socketcand client {}: {} CAN FD frames on {} not sent to it (BCM mode carries classic "
+                       "frames only)", self->peer_, self->fd_skipped_, self->bus_);
         self->on_end_(self.get());
       },
       asio::detached);

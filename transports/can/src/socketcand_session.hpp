@@ -143,6 +143,7 @@ class client : public std::enable_shared_from_this<client> {
   // BCM jobs this client set up, by CAN ID (with CAN_EFF_FLAG): cyclic sends
   // and receive filters, each bounded by max_bcm_jobs.
   std::set<canid_t> tx_jobs_, rx_jobs_;
+  bool fd_ = false, remote_ = false;  // raw mode carries these to the client
   std::uint32_t stats_ms_ = 0;  // control mode's `< statistics MS >`; 0: off
   // Counts for the end line.
   bridge_way_stats to_client_, from_client_;

@@ -13,6 +13,9 @@
 // * IDs: hex. Extended (29-bit) when the token has exactly 8 digits (upstream's
 //   rule) or when its value is above 7FF (python-can writes `{id:X}`
 //   unpadded). We write `%03X` / `%08X`, which every reader understands.
+// * Lengths in `send`: decimal, as upstream reads them; python-can writes
+//   them in hex (`C` for 12 bytes, `40` for 64), so where only the hex
+//   reading matches the bytes given, it is taken.
 // * Received frames, raw mode: `< frame ID SEC.USEC HEX >`, HEX one uppercase
 //   run; an empty frame is `< frame 123 1.000000  >` (two spaces: python-can
 //   splits on them). BCM mode: `< frame ID SEC.USEC B0 B1 ...  >`, every byte

@@ -14,8 +14,9 @@
 // by `queue` messages; beyond that frames are dropped and counted (the log,
 // the end line, and `< stat >`'s fifth field), never blocking the CAN reader.
 //
-// Not in this part: ISO-TP mode, error frames, CAN FD and remote frames
-// towards clients (skipped and counted at debug), BCM `muxfilter`.
+// Raw mode carries classic data frames; CAN FD, remote and error frames only
+// where server_config says (FD and remote frames also to a client that sent
+// one). Not in this part: ISO-TP mode, BCM `muxfilter`, FD jobs in BCM mode.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -53,6 +54,12 @@ struct server_config {
   std::vector<std::string> buses;  // the only buses a client may open
   std::size_t max_clients = 0;     // 0: no limit
   std::size_t queue = 1024;        // messages waiting for a slow client, at most
+  // Raw mode's frames beyond classic data frames, off by default because
+  // clients that do not know them (python-can, upstream's) choke or warn.
+  // FD and remote frames also go to a client once it has sent one.
+  bool fd = false;
+  bool remote = false;
+  bool errors = false;
   std::optional<beacon_config> beacon;  // sent from start() to stop() when set
 };
 
