@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <utility>
 
+#include "anysock/busy_poll.hpp"
 #include "anysock/can/socketcand_server.hpp"
 #include "commands.hpp"
 
@@ -57,7 +58,7 @@ int socketcand(const socketcand_args& a) {
         srv.stop();
       },
       asio::detached);
-  io.run();
+  run_busy_polling(io, std::chrono::microseconds(a.busy_poll_us));
   spdlog::info("stopped");
   return exit_ok;
 }
