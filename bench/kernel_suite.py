@@ -65,7 +65,7 @@ CAN_WINDOWS = (1, 32)
 BRIDGE_NAMES = ["anysock bridge", "C relay", "cangw"]
 BRIDGE_WINDOW = 32
 BRIDGE_TARGET = 0.8  # bridge / cangw as the issue set it, and bridge / C relay (bench/README.md)
-SOCKETCAND_NAMES = ["anysock socketcand", "C socketcand", "anysock busy-poll"]
+SOCKETCAND_NAMES = ["anysock socketcand", "C socketcand"]
 SOCKETCAND_TARGETS = {1: 1.0, 32: 1.5}  # anysock / C reference, per window (issue 24)
 PARTS = ("can-echo", "rfcomm", "can-bridge", "socketcand")
 BT_NAMES = ["anysock", "C echo", "rctest one way"]
@@ -475,10 +475,6 @@ def socketcand_part(a, b):
         "anysock socketcand": lambda: Server([exe, "socketcand", ifc, "--listen", "127.0.0.1:0",
                                               "--log-level", "warn"]),
         "C socketcand": lambda: Server([os.path.join(b, "socketcand_raw"), "0", ifc]),
-        # As in the CAN echo part: spinning 500 us after each message takes
-        # the event loop's wake-up out of a round trip at 1 in flight.
-        "anysock busy-poll": lambda: Server([exe, "socketcand", ifc, "--listen", "127.0.0.1:0",
-                                             "--log-level", "warn", "--busy-poll", "500"]),
     }
     responder = Server([exe, "serve", f"can://{ifc}?rx={CAN_REQ}&tx={CAN_REP}", "--log-level", "warn"])
     rows, cpu_rows = [], []
@@ -516,17 +512,15 @@ def socketcand_part(a, b):
 
 def print_socketcand_tables(rows, cpu_rows):
     median_table("socketcand, anysock bench (socketcand://) to anysock serve on vcan0, round trips/s", rows,
-                 SOCKETCAND_NAMES, [("anysock / C", "anysock socketcand", "C socketcand"),
-                                    ("busy-poll / C", "anysock busy-poll", "C socketcand")])
+                 SOCKETCAND_NAMES, [("anysock / C", "anysock socketcand", "C socketcand")])
     for (row, results), window in zip(rows, CAN_WINDOWS):
-        for name in ("anysock socketcand", "anysock busy-poll"):
-            r = [x / y for x, y in zip(results.get(name, []), results["C socketcand"]) if y]
-            if r:
-                med, target = statistics.median(r), SOCKETCAND_TARGETS[window]
-                print(f"\n{row}: {name} / C {med:.2f}: target >= {target} {'met' if med >= target else 'NOT met'}"
-                      f" ({sum(x >= target for x in r)} of {len(r)} rounds at or above it)")
+        r = [x / y for x, y in zip(results["anysock socketcand"], results["C socketcand"]) if y]
+        if r:
+            med, target = statistics.median(r), SOCKETCAND_TARGETS[window]
+            print(f"\n{row}: anysock / C {med:.2f}: target >= {target} {'met' if med >= target else 'NOT met'}"
+                  f" ({sum(x >= target for x in r)} of {len(r)} rounds at or above it)")
     median_table("socketcand servers' CPU use under that load, % of one core", cpu_rows, SOCKETCAND_NAMES, [],
-                 "lower is better; busy-poll spins by design", lambda v: f"{v:.0f}")
+                 "lower is better", lambda v: f"{v:.0f}")
 
 
 def print_bridge_tables(rows, cpu_rows):

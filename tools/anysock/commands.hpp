@@ -70,7 +70,6 @@ struct socketcand_args {
   std::size_t max_links = 0;
   std::size_t queue = 1024;
   bool fd = false, remote = false, errors = false;
-  unsigned busy_poll_us = 0;
   bool beacon = false;
   std::string beacon_to = "255.255.255.255:42000";
   double beacon_every_s = 3;

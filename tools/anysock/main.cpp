@@ -143,10 +143,6 @@ int main(int argc, char** argv) {
   socketcand->add_flag("--err", sca.errors,
                        "Carry error frames in raw mode (< error CLASS SEC.USEC HEX >); python-can 4.6 and later fail "
                        "on them");
-  socketcand->add_option("--busy-poll", sca.busy_poll_us,
-                         "Microseconds the server keeps polling after its last message before it sleeps "
-                         "(0: sleep at once). Lower latency at one frame in flight, for a CPU kept busy")
-      ->check(CLI::Range(0u, 1000000u))->capture_default_str();
   auto* beacon = socketcand->add_flag(
       "--beacon", sca.beacon, "Announce the buses with socketcand's UDP discovery beacon (SavvyCAN, Kayak find it)");
   socketcand->add_option("--beacon-to", sca.beacon_to, "HOST:PORT the beacon goes to (broadcast by default)")

@@ -15,7 +15,6 @@
 #include <spdlog/spdlog.h>
 #include <utility>
 
-#include "anysock/busy_poll.hpp"
 #include "anysock/can/socketcand_server.hpp"
 #include "commands.hpp"
 
@@ -58,7 +57,7 @@ int socketcand(const socketcand_args& a) {
         srv.stop();
       },
       asio::detached);
-  run_busy_polling(io, std::chrono::microseconds(a.busy_poll_us));
+  io.run();
   spdlog::info("stopped");
   return exit_ok;
 }
