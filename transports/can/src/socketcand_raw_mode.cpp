@@ -1,5 +1,6 @@
 // Raw mode: every frame on the bus to the client as it comes (CAN_RAW, read
-// with recvmmsg), the client's `< send >` frames onto the bus.
+// with recvmmsg), the client's `< send >` frames onto the bus (sendmmsg of
+// what one TCP read brought).
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -81,23 +82,55 @@ asio::awaitable<std::string> client::on_raw(const command& c, std::string_view m
     remote_ = true;
     spdlog::info("{}: the client sends remote frames; it gets the bus's from now on", bus_label_);
   }
-  canfd_frame k{};
-  const std::size_t mtu = to_kernel(c.f, k);
+  auto& b = *to_bus_;
+  b.iov[b.count].iov_len = to_kernel(c.f, b.frames[b.count]);
+  b.messages[b.count] = message;
+  if (++b.count == to_bus_batch::capacity) co_return co_await send_batch();
+  co_return std::string();
+}
+
+asio::awaitable<std::string> client::send_batch() {
+  auto& b = *to_bus_;
+  unsigned done = 0;
+  std::string end;
+  while (done < b.count && end.empty()) {
+    const int n = sendmmsg(can_.native_handle(), &b.headers[done], b.count - done, MSG_DONTWAIT);
+    if (n > 0) {
+      for (unsigned i = done; i < done + static_cast<unsigned>(n); ++i) sent_to_bus(b.frames[i]);
+      done += static_cast<unsigned>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {  // this frame waits for room, or is refused, alone
+      stayed_ = false;
+      end = co_await send_alone(b.frames[done], b.iov[done].iov_len, b.messages[done]);
+      ++done;
+    }
+  }
+  b.count = 0;
+  co_return end;
+}
+
+asio::awaitable<std::string> client::send_alone(const canfd_frame& k, std::size_t mtu, std::string_view message) {
   // Waits while the interface's transmit queue is full rather than drop:
   // the client's next message is read only once this frame is on its way.
   auto [ec, n] = co_await async_send_queued(can_, asio::buffer(&k, mtu), [this] { return bus_label_; }, use_tuple);
   if (ec == asio::error::network_down) {
-    refuse(message, fmt::format("frame {} not sent: {} is down", format_frame(c.f), bus_));
+    refuse(message, fmt::format("frame {} not sent: {} is down", format_frame(from_kernel(&k, mtu)), bus_));
     co_return std::string();
   }
-  if (ec == asio::error::invalid_argument && c.f.fd) {
-    refuse(message, fmt::format("frame {} not sent: {} is no CAN FD interface", format_frame(c.f), bus_));
+  if (ec == asio::error::invalid_argument && mtu == CANFD_MTU) {
+    refuse(message,
+           fmt::format("frame {} not sent: {} is no CAN FD interface", format_frame(from_kernel(&k, mtu)), bus_));
     co_return std::string();
   }
   if (ec) co_return closed_ ? std::string("server stopping") : fmt::format("CAN send failed: {}", ec.message());
-  from_client_.add(c.f.len);
-  log_payload(session_, "to bus", asio::buffer(c.f.data.data(), c.f.len));
+  sent_to_bus(k);
   co_return std::string();
+}
+
+void client::sent_to_bus(const canfd_frame& k) {
+  from_client_.add(k.len);
+  log_payload(session_, "to bus", asio::buffer(k.data, k.len));
 }
 
 asio::awaitable<void> client::read_raw() {

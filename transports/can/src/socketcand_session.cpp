@@ -12,7 +12,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
+#include "anysock/executor_threads.hpp"
 #include "anysock/log.hpp"
 
 namespace anysock::can::socketcand::detail {
@@ -79,13 +81,38 @@ void client::close() {
 asio::awaitable<std::string> client::serve() {
   // `< hi >` alone in its write: python-can compares its first recv whole.
   if (auto e = co_await reply_alone(std::string(hi_message)); !e.empty()) co_return e;
+  // Non-blocking for the reads and writes tried at once (flush(), below).
+  if (error_code ec; tcp_.non_blocking(true, ec), ec) co_return fmt::format("socket setup failed: {}", ec.message());
+  const bool one_thread = runs_on_one_thread(tcp_.get_executor());
+  for (unsigned i = 0; i < to_bus_batch::capacity; ++i) {
+    to_bus_->iov[i].iov_base = &to_bus_->frames[i];
+    to_bus_->headers[i].msg_hdr.msg_iov = &to_bus_->iov[i];
+    to_bus_->headers[i].msg_hdr.msg_iovlen = 1;
+  }
   std::array<char, 4096> in;
+  bool known_empty = false;
   for (;;) {
-    auto [ec, n] = co_await tcp_.async_read_some(asio::buffer(in), use_tuple);
+    error_code ec;
+    std::size_t n = 0;
+    if (known_empty) {
+      std::tie(ec) = co_await tcp_.async_wait_known_empty(use_tuple);
+      if (!ec) n = tcp_.read_some(asio::buffer(in), ec);
+      if (ec == asio::error::would_block) continue;  // woken for nothing: still empty
+    } else {
+      std::tie(ec, n) = co_await tcp_.async_read_some(asio::buffer(in), use_tuple);
+    }
     if (ec) co_return closed_ && ec == asio::error::operation_aborted ? "server stopping" : describe_end(ec);
     framer_.feed({in.data(), n});
+    stayed_ = true;
     while (auto m = framer_.next())
       if (auto end = co_await on_message(*m); !end.empty()) co_return end;
+    if (to_bus_->count)
+      if (auto end = co_await send_batch(); !end.empty()) co_return end;
+    // A TCP read shorter than its buffer took all there was. If only raw
+    // sends followed, all sent at once, this thread has not been back in
+    // the scheduler, so no edge of new data was taken: the next wait needs
+    // no system call, and no read is tried first only to find nothing.
+    known_empty = one_thread && stayed_ && n < in.size();
   }
 }
 
@@ -95,6 +122,13 @@ asio::awaitable<std::string> client::on_message(const result<std::string_view>& 
     co_return std::string();
   }
   auto c = parse(*message);
+  // What is not a raw mode `< send >` may change the bus or wait: frames
+  // read before it go first, and the next read cannot count on "empty".
+  if (!c || c->k != kind::send || mode_ != mode::raw) {
+    stayed_ = false;
+    if (to_bus_->count)
+      if (auto end = co_await send_batch(); !end.empty()) co_return end;
+  }
   if (!c) {
     // Upstream's words for what it does not know, which clients may match.
     if (c.err().code == errc::unsupported) refuse(*message, c.err().message, "unknown command");
@@ -229,7 +263,9 @@ void client::leave_mode() {
 asio::awaitable<void> client::drained() {
   while (!closed_ && (writing_ || !out_.empty())) {
     drained_.expires_at(asio::steady_timer::time_point::max());
+    drain_awaited_ = true;
     co_await drained_.async_wait(use_tuple);
+    drain_awaited_ = false;
   }
 }
 
@@ -316,12 +352,23 @@ timestamp client::received_at(msghdr& h) {
 
 void client::flush() {
   if (writing_ || held_ || closed_ || out_.empty()) return;
+  out_messages_ = 0;
+  // Tried at once first: the socket's buffer almost always takes it all,
+  // and then no write operation is queued and no completion runs.
+  error_code ec;
+  const std::size_t n = tcp_.write_some(asio::buffer(out_), ec);
+  if (!ec && n == out_.size()) {
+    out_.clear();
+    if (drain_awaited_) drained_.cancel();
+    return;
+  }
+  // The rest waits for room; an error is reported by the write's end.
+  const std::size_t done = ec ? 0 : n;
   writing_ = true;
   std::swap(out_, sending_);
   out_.clear();
-  out_messages_ = 0;
-  asio::async_write(tcp_, asio::buffer(sending_),
-                    [self = shared_from_this()](error_code ec, std::size_t) { self->end_write(ec); });
+  asio::async_write(tcp_, asio::buffer(sending_) + done,
+                    [self = shared_from_this()](error_code e, std::size_t) { self->end_write(e); });
 }
 
 void client::end_write(const error_code& ec) {

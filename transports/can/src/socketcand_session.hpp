@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -90,6 +91,12 @@ class client : public std::enable_shared_from_this<client> {
   result<bool> open_raw();
   void start_raw();
   asio::awaitable<std::string> on_raw(const command& c, std::string_view message);
+  // The frames of `< send >`s read together go onto the bus in one
+  // sendmmsg; one the kernel does not take at once goes alone, waiting
+  // for room (send_alone).
+  asio::awaitable<std::string> send_batch();
+  asio::awaitable<std::string> send_alone(const canfd_frame& k, std::size_t mtu, std::string_view message);
+  void sent_to_bus(const canfd_frame& k);
   asio::awaitable<void> read_raw();
   void take_raw(const canfd_frame& k, std::size_t size, timestamp t);
 
@@ -115,7 +122,7 @@ class client : public std::enable_shared_from_this<client> {
   void flush();
   void end_write(const error_code& ec);
 
-  tcp::socket tcp_;
+  armed_socket<tcp::socket> tcp_;
   armed_raw_socket can_;
   bcm::socket bcm_;
   asio::steady_timer grace_, drained_, stats_timer_;
@@ -139,7 +146,21 @@ class client : public std::enable_shared_from_this<client> {
   std::size_t out_messages_ = 0;
   bool writing_ = false;
   bool held_ = false;  // the raw_grace after the raw mode's `< ok >`
+  bool drain_awaited_ = false;  // drained() waits: end of a write wakes it
   std::string write_failure_;
+  // Client -> bus: the `< send >` frames of one TCP read, for send_batch().
+  struct to_bus_batch {
+    static constexpr unsigned capacity = 64;
+    std::array<canfd_frame, capacity> frames{};
+    std::array<iovec, capacity> iov{};
+    std::array<mmsghdr, capacity> headers{};
+    std::array<std::string_view, capacity> messages{};  // valid until the framer's next feed()
+    unsigned count = 0;
+  };
+  std::unique_ptr<to_bus_batch> to_bus_ = std::make_unique<to_bus_batch>();
+  // True while nothing since the last TCP read went back to the scheduler:
+  // a short read then proves the socket still empty (armed_wait.hpp).
+  bool stayed_ = false;
   // BCM jobs this client set up, by CAN ID (with CAN_EFF_FLAG): cyclic sends
   // and receive filters, each bounded by max_bcm_jobs.
   std::set<canid_t> tx_jobs_, rx_jobs_;

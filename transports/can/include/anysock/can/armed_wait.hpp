@@ -1,6 +1,6 @@
-// A CAN_RAW socket whose readability wait costs no system call, for the one
-// case where that is safe: the caller has just read the socket empty, on
-// the only thread that runs the io_context.
+// A socket (CAN_RAW, or the socketcand server's TCP one) whose readability
+// wait costs no system call, for the one case where that is safe: the caller
+// has just read the socket empty, on the only thread that runs the io_context.
 //
 // Why: Asio's socket wait re-arms epoll (EPOLL_CTL_MOD) every time it is
 // queued, so a responder at one frame in flight paid four system calls a
@@ -138,30 +138,35 @@ class read_scope {
   static inline thread_local std::uint64_t number_ = 1;
 };
 
-class armed_raw_socket : public raw::socket {
+// Any socket of Asio's with that wait: a CAN_RAW socket (the raw link, the
+// socketcand server's bus side) or a TCP one (the socketcand server's client
+// side, where a read shorter than its buffer proves the socket empty).
+template <class Socket>
+class armed_socket : public Socket {
  public:
-  explicit armed_raw_socket(raw::socket s)
-      : raw::socket(std::move(s))
+  explicit armed_socket(Socket s)
+      : Socket(std::move(s))
 #if ANYSOCK_CAN_ARMED_WAIT
         // Looked up once: a lookup takes a lock and compares type names,
         // ~400 instructions (callgrind), more than the rest of the wait.
         ,
         reactor_(&boost::asio::use_service<armed_wait_detail::ad::reactor>(
-            boost::asio::query(impl_.get_executor(), boost::asio::execution::context)))
+            boost::asio::query(this->impl_.get_executor(), boost::asio::execution::context)))
 #endif
   {
   }
 
-  // Completes when a frame arrives. Only after a read found the socket
-  // empty in the current read_scope, on the one thread that runs the
-  // io_context (see above).
+  // Completes when the socket becomes readable. Only after a read found the
+  // socket empty with this thread not back in the scheduler since (a
+  // read_scope's number, or a caller that knows it), on the one thread
+  // that runs the io_context (see above).
   template <class Token>
   auto async_wait_known_empty(Token&& token) {
 #if ANYSOCK_CAN_ARMED_WAIT
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this](auto handler) { start_wait(std::move(handler)); }, token);
 #else
-    return async_wait(wait_read, std::forward<Token>(token));
+    return this->async_wait(Socket::wait_read, std::forward<Token>(token));
 #endif
   }
 
@@ -170,13 +175,13 @@ class armed_raw_socket : public raw::socket {
   template <class Handler>
   void start_wait(Handler handler) {
     namespace ad = armed_wait_detail::ad;
-    using op = armed_wait_detail::op<Handler, executor_type>;
-    auto& impl = impl_.get_implementation();
+    using op = armed_wait_detail::op<Handler, typename Socket::executor_type>;
+    auto& impl = this->impl_.get_implementation();
     auto& reactor = *reactor_;
     const bool continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
     typename op::ptr p = {std::addressof(handler), op::ptr::allocate(handler), nullptr};
-    p.p = new (p.v) op(handler, impl_.get_executor());
+    p.p = new (p.v) op(handler, this->impl_.get_executor());
     if (slot.is_connected())
       p.p->cancellation_key_ =
           &slot.template emplace<armed_wait_detail::cancel_wait>(reactor, impl.reactor_data_, impl.socket_);
@@ -188,5 +193,7 @@ class armed_raw_socket : public raw::socket {
   armed_wait_detail::ad::reactor* reactor_;
 #endif
 };
+
+using armed_raw_socket = armed_socket<raw::socket>;
 
 }  // namespace anysock::can
