@@ -173,15 +173,17 @@ struct ctx {
 enum class lengths { classic, classic_or_fd, fd };
 
 // Checks a data length against what the command's frames may carry and marks
-// FD frames. `what` names the length in errors ("DLC 9", "9 data bytes").
-std::optional<error> check_length(const ctx& c, std::size_t n, lengths allowed, frame& f, std::string_view what) {
+// FD frames. `what()` names the length in errors ("DLC 9", "9 data bytes"),
+// made only for one: every `< send >` passes here.
+template <class What>
+std::optional<error> check_length(const ctx& c, std::size_t n, lengths allowed, frame& f, What what) {
   if (allowed == lengths::classic && n > CAN_MAX_DLEN)
-    return c.fail(fmt::format("{} is over 8; this command carries classic frames only", what));
+    return c.fail(fmt::format("{} is over 8; this command carries classic frames only", what()));
   if (allowed == lengths::fd || n > CAN_MAX_DLEN) {
     if (n > CANFD_MAX_DLEN || !valid_fd_length(n))
       return c.fail(fmt::format("{} is not a CAN length; classic frames carry 0-8 bytes, CAN FD frames 0-8, 12, 16, "
                                 "20, 24, 32, 48 or 64",
-                                what));
+                                what()));
     f.fd = true;
   }
   f.len = static_cast<std::uint8_t>(n);
@@ -212,7 +214,7 @@ std::optional<error> send_body(const ctx& c, const args_t& a, std::size_t from, 
   if (auto h = hex_value(a[fixed - 1], 2); h && *h == given && (!len || *len != given))
     len = static_cast<std::uint8_t>(given);
   if (!len) return len.err();
-  if (auto e = check_length(c, *len, allowed, f, fmt::format("{} {}", label, *len))) return e;
+  if (auto e = check_length(c, *len, allowed, f, [&] { return fmt::format("{} {}", label, *len); })) return e;
   if (given != *len) return c.fail(fmt::format("{} {} but {} data byte{}", label, *len, given, plural(given)));
   auto n = c.data(a, fixed, false, f);
   if (!n) return n.err();
@@ -231,7 +233,7 @@ std::optional<error> frame_body(const ctx& c, const args_t& a, std::size_t id_at
   out.time = *t;
   auto n = c.data(a, time_at + 1, true, out.f);
   if (!n) return n.err();
-  return check_length(c, *n, allowed, out.f, fmt::format("{} data byte{}", *n, plural(*n)));
+  return check_length(c, *n, allowed, out.f, [&] { return fmt::format("{} data byte{}", *n, plural(*n)); });
 }
 
 // Call as `return done(body(..., out), out)`: the body has filled `out` by

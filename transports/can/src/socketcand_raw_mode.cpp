@@ -94,7 +94,12 @@ asio::awaitable<std::string> client::send_batch() {
   unsigned done = 0;
   std::string end;
   while (done < b.count && end.empty()) {
-    const int n = sendmmsg(can_.native_handle(), &b.headers[done], b.count - done, MSG_DONTWAIT);
+    // One frame (a client that waits for each reply) is a plain send.
+    int n = 0;
+    if (b.count - done == 1)
+      n = send(can_.native_handle(), b.iov[done].iov_base, b.iov[done].iov_len, MSG_DONTWAIT) < 0 ? -1 : 1;
+    else
+      n = sendmmsg(can_.native_handle(), &b.headers[done], b.count - done, MSG_DONTWAIT);
     if (n > 0) {
       for (unsigned i = done; i < done + static_cast<unsigned>(n); ++i) sent_to_bus(b.frames[i]);
       done += static_cast<unsigned>(n);
@@ -146,7 +151,14 @@ asio::awaitable<void> client::read_raw() {
     alignas(cmsghdr) std::array<control, bus_read> controls{};
   };
   auto q = std::make_unique<batch>();  // ~4 KiB, on the heap rather than in the coroutine frame
-  for (unsigned i = 0; i < bus_read; ++i) q->iov[i] = {&q->frames[i], sizeof(canfd_frame)};
+  for (unsigned i = 0; i < bus_read; ++i) {
+    q->iov[i] = {&q->frames[i], sizeof(canfd_frame)};
+    msghdr& h = q->headers[i].msg_hdr;
+    h.msg_iov = &q->iov[i];
+    h.msg_iovlen = 1;
+    h.msg_control = q->controls[i].data();
+    h.msg_controllen = q->controls[i].size();
+  }
   // After a read that found the socket empty, on the io_context's only
   // thread, the wait costs no epoll_ctl (armed_wait.hpp): nothing between
   // that read and the wait below goes back to the scheduler.
@@ -161,14 +173,6 @@ asio::awaitable<void> client::read_raw() {
     if (ec || closed_ || mode_ != mode::raw) co_return;  // closed, or the client left raw mode
     empty = false;
     for (unsigned read = 0; read < bus_batch;) {
-      for (unsigned i = 0; i < bus_read; ++i) {
-        msghdr& h = q->headers[i].msg_hdr;
-        h = msghdr{};
-        h.msg_iov = &q->iov[i];
-        h.msg_iovlen = 1;
-        h.msg_control = q->controls[i].data();
-        h.msg_controllen = q->controls[i].size();
-      }
       const int n = recvmmsg(can_.native_handle(), q->headers.data(), bus_read, MSG_DONTWAIT, nullptr);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -185,7 +189,11 @@ asio::awaitable<void> client::read_raw() {
         co_return;
       }
       down_.traffic(bus_label_);
-      for (int i = 0; i < n; ++i) take_raw(q->frames[i], q->headers[i].msg_len, received_at(q->headers[i].msg_hdr));
+      for (int i = 0; i < n; ++i) {
+        take_raw(q->frames[i], q->headers[i].msg_len, received_at(q->headers[i].msg_hdr));
+        // The kernel wrote the room it used: the next read gets all of it again.
+        q->headers[i].msg_hdr.msg_controllen = q->controls[i].size();
+      }
       read += static_cast<unsigned>(n);
       if (static_cast<unsigned>(n) < bus_read) {  // recvmmsg stops at an empty socket
         empty = true;
