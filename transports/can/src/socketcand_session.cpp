@@ -83,37 +83,48 @@ asio::awaitable<std::string> client::serve() {
   if (auto e = co_await reply_alone(std::string(hi_message)); !e.empty()) co_return e;
   // Non-blocking for the reads and writes tried at once (flush(), below).
   if (error_code ec; tcp_.non_blocking(true, ec), ec) co_return fmt::format("socket setup failed: {}", ec.message());
-  const bool one_thread = runs_on_one_thread(tcp_.get_executor());
+  one_thread_ = runs_on_one_thread(tcp_.get_executor());
   for (unsigned i = 0; i < to_bus_batch::capacity; ++i) {
     to_bus_->iov[i].iov_base = &to_bus_->frames[i];
     to_bus_->headers[i].msg_hdr.msg_iov = &to_bus_->iov[i];
     to_bus_->headers[i].msg_hdr.msg_iovlen = 1;
   }
   std::array<char, 4096> in;
-  bool known_empty = false;
+  // Every read is made here, non-blocking, so whether it emptied the socket
+  // is known. A wait then follows a read that found nothing or read less
+  // than its buffer with only raw sends since (all sent at once): in both
+  // cases this thread has not been back in the scheduler, where epoll_wait
+  // could have taken the edge of data that came since, so the wait needs no
+  // system call (armed_wait.hpp). A read completed by Asio would not say
+  // that: its completion is posted, and the reactor may run before it.
+  const auto end_of = [&](const error_code& ec) {
+    return closed_ ? std::string("server stopping") : describe_end(ec);
+  };
   for (;;) {
     error_code ec;
-    std::size_t n = 0;
-    if (known_empty) {
-      std::tie(ec) = co_await tcp_.async_wait_known_empty(use_tuple);
-      if (!ec) n = tcp_.read_some(asio::buffer(in), ec);
-      if (ec == asio::error::would_block) continue;  // woken for nothing: still empty
-    } else {
-      std::tie(ec, n) = co_await tcp_.async_read_some(asio::buffer(in), use_tuple);
+    const std::size_t n = tcp_.read_some(asio::buffer(in), ec);
+    if (ec == asio::error::would_block) {
+      if (ec = co_await tcp_readable(); ec) co_return end_of(ec);
+      continue;
     }
-    if (ec) co_return closed_ && ec == asio::error::operation_aborted ? "server stopping" : describe_end(ec);
+    if (ec == asio::error::interrupted) continue;
+    if (ec) co_return end_of(ec);
     framer_.feed({in.data(), n});
     stayed_ = true;
     while (auto m = framer_.next())
       if (auto end = co_await on_message(*m); !end.empty()) co_return end;
     if (to_bus_->count)
       if (auto end = co_await send_batch(); !end.empty()) co_return end;
-    // A TCP read shorter than its buffer took all there was. If only raw
-    // sends followed, all sent at once, this thread has not been back in
-    // the scheduler, so no edge of new data was taken: the next wait needs
-    // no system call, and no read is tried first only to find nothing.
-    known_empty = one_thread && stayed_ && n < in.size();
+    // A short read took all there was: wait rather than read to find nothing.
+    if (stayed_ && n < in.size())
+      if (ec = co_await tcp_readable(); ec) co_return end_of(ec);
   }
+}
+
+asio::awaitable<error_code> client::tcp_readable() {
+  auto [ec] = one_thread_ ? co_await tcp_.async_wait_known_empty(use_tuple)
+                          : co_await tcp_.async_wait(tcp::socket::wait_read, use_tuple);
+  co_return ec;
 }
 
 asio::awaitable<std::string> client::on_message(const result<std::string_view>& message) {

@@ -69,6 +69,9 @@ class client : public std::enable_shared_from_this<client> {
 
   // Returns why the visit ended, for the log; empty while it goes on.
   asio::awaitable<std::string> serve();
+  // Waits until the TCP socket is readable; only right after a read of
+  // serve()'s found it empty (see there).
+  asio::awaitable<error_code> tcp_readable();
   asio::awaitable<std::string> on_message(const result<std::string_view>& message);
   asio::awaitable<std::string> on_open(const command& c);
   asio::awaitable<std::string> switch_mode(kind k);
@@ -161,6 +164,7 @@ class client : public std::enable_shared_from_this<client> {
   // True while nothing since the last TCP read went back to the scheduler:
   // a short read then proves the socket still empty (armed_wait.hpp).
   bool stayed_ = false;
+  bool one_thread_ = false;  // the io_context runs on this thread only
   // BCM jobs this client set up, by CAN ID (with CAN_EFF_FLAG): cyclic sends
   // and receive filters, each bounded by max_bcm_jobs.
   std::set<canid_t> tx_jobs_, rx_jobs_;
