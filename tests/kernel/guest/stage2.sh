@@ -38,6 +38,19 @@ ip link set dev lo up
 source "$job/env" || { note "cannot load $job/env"; finish 1; }
 export FIXTURE_LOG_DIR=$job
 echo "anysock-guest: up on $(uname -r) after $(cut -d' ' -f1 /proc/uptime)s; fixtures: $ANYSOCK_GUEST_FAMILIES"
+# Network time stamps stay on for the whole run. The first socket to ask
+# for SO_TIMESTAMP (the socketcand server's CAN sockets, candump, python-can)
+# turns a static key on in the kernel and the last one to close turns it
+# off, and each switch patches kernel text through an int3. Under TCG another
+# vCPU may still run that int3 once the patch is done, and the kernel dies
+# of it (seen in CI: "Oops: int3" in __netif_receive_skb_core, where the key
+# is tested). A socket that keeps its time stamps on for the whole run keeps
+# the key from ever switching.
+/usr/bin/python3 -c 'import signal, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 29, 1)  # SO_TIMESTAMP, which Python has no name for
+signal.pause()' &
+_FIX_PIDS+=("$!")
 if ! fixtures_setup "$ANYSOCK_GUEST_FAMILIES" "$ANYSOCK_KERNEL_BLUETOOTHD"; then
   note "guest fixtures failed (above); kernel log tail:"
   dmesg | tail -n 20
