@@ -84,11 +84,6 @@ asio::awaitable<std::string> client::serve() {
   // Non-blocking for the reads and writes tried at once (flush(), below).
   if (error_code ec; tcp_.non_blocking(true, ec), ec) co_return fmt::format("socket setup failed: {}", ec.message());
   one_thread_ = runs_on_one_thread(tcp_.get_executor());
-  for (unsigned i = 0; i < to_bus_batch::capacity; ++i) {
-    to_bus_->iov[i].iov_base = &to_bus_->frames[i];
-    to_bus_->headers[i].msg_hdr.msg_iov = &to_bus_->iov[i];
-    to_bus_->headers[i].msg_hdr.msg_iovlen = 1;
-  }
   std::array<char, 4096> in;
   // Every read is made here, non-blocking, so whether it emptied the socket
   // is known. A wait then follows a read that found nothing or read less
@@ -391,7 +386,7 @@ void client::end_write(const error_code& ec) {
     return;
   }
   flush();
-  if (!writing_ && out_.empty()) drained_.cancel();
+  if (drain_awaited_ && !writing_ && out_.empty()) drained_.cancel();
 }
 
 }  // namespace anysock::can::socketcand::detail

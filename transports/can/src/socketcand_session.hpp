@@ -159,6 +159,13 @@ class client : public std::enable_shared_from_this<client> {
     std::array<mmsghdr, capacity> headers{};
     std::array<std::string_view, capacity> messages{};  // valid until the framer's next feed()
     unsigned count = 0;
+    to_bus_batch() {
+      for (unsigned i = 0; i < capacity; ++i) {
+        iov[i].iov_base = &frames[i];
+        headers[i].msg_hdr.msg_iov = &iov[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+      }
+    }
   };
   std::unique_ptr<to_bus_batch> to_bus_ = std::make_unique<to_bus_batch>();
   // True while nothing since the last TCP read went back to the scheduler:
