@@ -10,7 +10,9 @@ build_packages=(cmake make g++ pkg-config
 # Real peers the tests run against, and GoogleTest. dpkg-dev: dpkg-shlibdeps,
 # which cpack needs to compute the .deb's Depends (tests/install).
 # liburing-dev: the io_uring reference responder of bench/kernel_suite.py.
-test_packages=(libgtest-dev libgmock-dev libbenchmark-dev socat netcat-openbsd python3 dpkg-dev liburing-dev)
+# clang-15 + libfuzzer-15-dev: the fuzz preset (tests/fuzz).
+test_packages=(libgtest-dev libgmock-dev libbenchmark-dev socat netcat-openbsd python3 dpkg-dev liburing-dev
+  clang-15 libfuzzer-15-dev)
 
 wanted=("${build_packages[@]}")
 [[ "${1:-}" == "--build" ]] || wanted+=("${test_packages[@]}")

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <fmt/format.h>
 
+#include "anysock/log.hpp"
+
 namespace anysock {
 namespace {
 
@@ -35,6 +37,12 @@ result<uri> parse_uri(std::string_view text) {
   uri u;
   u.text = std::string{text};
   if (text.empty()) return bad(text, "it is empty; write e.g. tcp://[::1]:50007");
+  // Control bytes would reach every message that quotes the URI: refuse them here, quoting it escaped.
+  if (auto c = std::find_if(text.begin(), text.end(), [](unsigned char b) { return b < 0x20 || b == 0x7F; });
+      c != text.end())
+    return error{make_error_code(errc::bad_uri),
+                 fmt::format("bad URI '{}': control byte \\x{:02X} at position {}; a URI is printable text",
+                             printable(text), static_cast<unsigned char>(*c), c - text.begin())};
   auto sep = text.find("://");
   if (sep == std::string_view::npos)
     return bad(text, "no '://' after a scheme; write e.g. tcp://[::1]:50007");

@@ -115,3 +115,23 @@ TEST(CanFrame, BadFormsSayWhatIsWrong) {
     EXPECT_NE(f.err().message.find(c.text), std::string::npos) << "quotes the input: " << f.err().message;
   }
 }
+
+// cansend's ID#R8_D: a remote request with a DLC of 9..15 (found by
+// tests/fuzz/can_kernel_fuzz: such a frame from the bus did not read back).
+TEST(CanFrame, RemoteRequestWithLen8Dlc) {
+  auto f = parse_frame("123#R8_E");
+  ASSERT_TRUE(f) << f.err().message;
+  EXPECT_TRUE(f->remote());
+  EXPECT_EQ(f->len, 8);
+  EXPECT_EQ(f->len8_dlc, 0xE);
+  EXPECT_EQ(format_frame(*f), "123#R8_E");
+  EXPECT_FALSE(parse_frame("123#R8_7"));
+  EXPECT_FALSE(parse_frame("123#R7_E"));
+}
+
+TEST(CanFrame, RefusesBytesOutsideTheSyntaxOnOneLine) {
+  auto f = parse_frame("123#DE\nAD");
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.err().message.find('\n'), std::string::npos) << f.err().message;
+  EXPECT_NE(f.err().message.find("byte \\x0A at position 6"), std::string::npos) << f.err().message;
+}

@@ -58,7 +58,8 @@ TEST(SocketcandUri, PortDefaultsToSocketcandsAndTheBusIsThePath) {
 
 TEST(SocketcandUri, BadOnesSayWhatToWrite) {
   for (const char* text : {"socketcand://pi", "socketcand://pi/", "socketcand://pi/a/b", "socketcand://pi:0/can0",
-                           "socketcand://pi/can0?rx=XYZ", "socketcand://pi/can0?err=1", "socketcand://pi/can0?bogus=1"}) {
+                           "socketcand://pi/can0?rx=XYZ", "socketcand://pi/can0?err=1", "socketcand://pi/can0?bogus=1",
+                           "socketcand://pi/can0>"}) {
     auto r = anysock::can::socketcand::parse_remote(parsed(text), false);
     ASSERT_FALSE(r) << text;
     EXPECT_NE(r.err().message.find(text), std::string::npos) << r.err().message;

@@ -632,6 +632,14 @@ TEST(SocketcandFormat, StatErrorAndConstants) {
   out.clear();
   sc::append_error(out, "bad <x>\nnext");  // must not end the message or the line early
   EXPECT_EQ(out, "< error bad ?x??next >");
+  // Found by tests/fuzz/socketcand_parse_fuzz: a long text made a message no framer keeps.
+  out.clear();
+  sc::append_error(out, std::string(2000, 'x'));
+  EXPECT_EQ(out.size(), sc::max_message);
+  sc::framer f;
+  f.feed(out);
+  auto m = f.next();
+  ASSERT_TRUE(m && m->ok());
   EXPECT_EQ(sc::hi_message, "< hi >");
   EXPECT_EQ(sc::ok_message, "< ok >");
   EXPECT_EQ(sc::echo_message, "< echo >");

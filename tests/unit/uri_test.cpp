@@ -113,3 +113,12 @@ TEST(UriOptions, BooleansAndNumbers) {
   EXPECT_FALSE(uint_option(*u, "m", 0, 0, 100));
   EXPECT_EQ(*uint_option(*u, "absent", 7, 0, 100), 7u);
 }
+
+// Found by tests/fuzz/uri_fuzz: a control byte reached the error line as is.
+TEST(Uri, RefusesControlBytesAndQuotesThemEscaped) {
+  auto u = parse_uri(std::string("tcp://[::1]:1?a=\n\x1b[2J"));
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.err().message.find('\n'), std::string::npos) << u.err().message;
+  EXPECT_EQ(u.err().message.find('\x1b'), std::string::npos) << u.err().message;
+  EXPECT_NE(u.err().message.find("control byte \\x0A at position 16"), std::string::npos) << u.err().message;
+}

@@ -139,6 +139,12 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
     const canid_t space = ext ? CAN_EFF_MASK : CAN_SFF_MASK;
     const canid_t free_bits = space & ~f.mask;
     if (f.inverted || std::popcount(free_bits) > 16) {
+      // An inverted 11-bit filter also takes every 29-bit frame (the EFF flag is in its mask, and
+      // differs), and a 29-bit request's reply is 29-bit too: taken again.
+      if (f.inverted && !ext && f.matches(CAN_EFF_FLAG | f.id))
+        return bad(u, fmt::format("with tx=+offset, the inverted rx filter {} also takes every 29-bit frame, and "
+                                  "their replies too; use a fixed tx= or a filter that is not inverted",
+                                  id_text(f.id)));
       if (ext)
         return bad(u, "with tx=+offset, 29-bit rx filters must leave at most 16 ID bits open (and not be "
                       "inverted) so the responder can prove no reply is also a request; use a fixed tx=");

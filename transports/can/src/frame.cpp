@@ -1,8 +1,11 @@
 #include "anysock/can/frame.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <fmt/format.h>
+
+#include "anysock/log.hpp"
 
 namespace anysock::can {
 namespace {
@@ -29,6 +32,11 @@ bool valid_fd_length(std::size_t n) {
 
 result<frame> parse_frame(std::string_view text) {
   frame f;
+  if (auto c = std::find_if(text.begin(), text.end(), [](unsigned char b) { return b <= 0x20 || b >= 0x7F; });
+      c != text.end())
+    return error{make_error_code(errc::bad_option),
+                 fmt::format("bad CAN frame '{}': byte \\x{:02X} at position {} is not part of the syntax; {}",
+                             printable(text), static_cast<unsigned char>(*c), c - text.begin(), syntax)};
   auto hash = text.find('#');
   if (hash == std::string_view::npos) return bad(text, fmt::format("no '#'; {}", syntax));
   auto id_text = text.substr(0, hash);
@@ -64,7 +72,13 @@ result<frame> parse_frame(std::string_view text) {
     max = CANFD_MAX_DLEN;
   } else if (!rest.empty() && (rest.front() == 'R' || rest.front() == 'r')) {
     f.id |= CAN_RTR_FLAG;
-    if (rest.size() > 2) return bad(text, "a remote request is ID#R or ID#R<length 0-8>");
+    if (rest.size() == 4 && rest[1] == '8' && rest[2] == '_') {  // ID#R8_D: a DLC of 9..15
+      if (hex(rest[3]) < 9) return bad(text, "'_D' after R8 is a DLC of 9-F");
+      f.len = 8;
+      f.len8_dlc = static_cast<std::uint8_t>(hex(rest[3]));
+      return f;
+    }
+    if (rest.size() > 2) return bad(text, "a remote request is ID#R, ID#R<length 0-8> or ID#R8_<DLC 9-F>");
     if (rest.size() == 2) {
       int len = hex(rest[1]);
       if (len < 0 || len > 8) return bad(text, "a remote request's length is one digit, 0-8");
@@ -106,6 +120,7 @@ std::string format_frame(const frame& f) {
   if (f.remote()) {
     out += 'R';
     if (f.len) out += static_cast<char>('0' + f.len);
+    if (f.len8_dlc) out += fmt::format("_{:X}", f.len8_dlc);
     return out;
   }
   if (f.fd) out += fmt::format("#{:X}", f.fd_flags);

@@ -249,6 +249,12 @@ void append_stat(std::string& out, const socketcand::statistics& s) {
 
 void append_error(std::string& out, std::string_view text) {
   out += "< error ";
+  // Cut to what a framer keeps: a longer one would reach the peer as an overlong message, not as text.
+  constexpr std::size_t room = max_message - std::string_view("< error  >").size();
+  // Spaces at either end are not carried: a reader trims them.
+  text = text.substr(0, room);
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   put_text(out, text, true);
   out += " >";
 }

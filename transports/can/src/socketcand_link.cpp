@@ -19,42 +19,6 @@
 
 namespace anysock::can {
 
-namespace socketcand {
-
-result<remote> parse_remote(const uri& u, bool bridge) {
-  const std::string example = "socketcand://127.0.0.1:29536/can0";
-  if (u.authority.empty()) return error{make_error_code(errc::bad_uri), fmt::format("{}: no server; write e.g. {}", u.text, example)};
-  remote r;
-  // The port may be left out: socketcand's own.
-  uri with_port = u;
-  const bool has_port = u.authority.back() != ']' &&
-                        (u.authority.front() == '[' ? u.authority.find("]:") != std::string::npos
-                                                    : u.authority.find(':') != std::string::npos);
-  if (!has_port) with_port.authority += fmt::format(":{}", default_port);
-  auto hp = split_host_port(with_port, example);
-  if (!hp) return hp.err();
-  if (hp->port == 0) return error{make_error_code(errc::bad_uri), fmt::format("{}: port 0 names no server; socketcand's is {}", u.text, default_port)};
-  r.host = hp->host;
-  r.port = hp->port;
-  r.bus = u.path.empty() ? std::string() : u.path.substr(1);
-  if (r.bus.empty() || r.bus.find('/') != std::string::npos || r.bus.size() >= 16)
-    return error{make_error_code(errc::bad_uri),
-                 fmt::format("{}: name the server's bus after the address, e.g. {}", u.text, example)};
-  uri bus_uri = u;  // rx=, tx= read as can:// reads them
-  bus_uri.authority = r.bus;
-  auto c = bridge ? parse_raw_bridge(bus_uri) : parse_raw(bus_uri);
-  if (!c) return c.err();
-  if (c->errors)
-    return error{make_error_code(errc::unsupported),
-                 fmt::format("{}: err=1 is not carried over socketcand yet; error frames are the server's to "
-                             "forward (anysock socketcand --err)",
-                             u.text)};
-  r.frames = std::move(c).value();
-  return r;
-}
-
-}  // namespace socketcand
-
 namespace {
 
 namespace sc = socketcand;

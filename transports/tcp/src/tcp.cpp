@@ -10,8 +10,6 @@
 namespace anysock::tcp {
 namespace {
 
-constexpr std::string_view example = "tcp://[::1]:50007";
-
 error bind_error(const uri& u, const asio_tcp::endpoint& ep, const error_code& ec) {
   auto where = format_endpoint(ep);
   std::string what;
@@ -29,41 +27,6 @@ error bind_error(const uri& u, const asio_tcp::endpoint& ep, const error_code& e
 }
 
 }  // namespace
-
-result<endpoint_spec> parse(const uri& u) {
-  if (auto ok = check_options(u, {"v6only", "nodelay", "backlog", "reuseport"}); !ok) return ok.err();
-  if (!u.path.empty() && u.path != "/")
-    return error{make_error_code(errc::bad_uri),
-                 fmt::format("bad URI '{}': tcp:// takes no path ('{}'); write e.g. {}", u.text, u.path,
-                             example)};
-  auto hp = split_host_port(u, example);
-  if (!hp) return hp.err();
-  endpoint_spec spec;
-  spec.host = hp->host;
-  spec.port = hp->port;
-  auto v6only = bool_option(u, "v6only", false);
-  if (!v6only) return v6only.err();
-  auto nodelay = bool_option(u, "nodelay", true);
-  if (!nodelay) return nodelay.err();
-  auto backlog = uint_option(u, "backlog", asio::socket_base::max_listen_connections, 1, 65535);
-  if (!backlog) return backlog.err();
-  spec.opts.v6only = *v6only;
-  spec.opts.nodelay = *nodelay;
-  spec.opts.backlog = static_cast<int>(*backlog);
-  auto reuseport = bool_option(u, "reuseport", false);
-  if (!reuseport) return reuseport.err();
-  spec.opts.reuseport = *reuseport;
-  if (hp->bracketed) {
-    error_code ec;
-    auto a = asio::ip::make_address_v6(spec.host, ec);
-    if (ec)
-      return error{make_error_code(errc::bad_uri),
-                   fmt::format("bad URI '{}': '[{}]' is not an IPv6 address; write e.g. {}", u.text,
-                               spec.host, example)};
-    (void)a;
-  }
-  return spec;
-}
 
 std::string format_endpoint(const asio_tcp::endpoint& ep) {
   return join_host_port(ep.address().to_string(), ep.port());

@@ -23,25 +23,11 @@
 #include "anysock/can/config.hpp"
 #include "anysock/can/frame_role.hpp"
 #include "anysock/can/socketcand.hpp"
+#include "anysock/can/socketcand_uri.hpp"
 #include "anysock/link.hpp"
 #include "anysock/log.hpp"
 
 namespace anysock::can {
-
-namespace socketcand {
-
-// Where a socketcand:// URI points and what it asks of the bus.
-struct remote {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string bus;
-  raw_config frames;  // rx=, tx=, as for can://
-};
-// `socketcand://HOST[:PORT]/BUS[?rx=..&tx=..]`; `bridge` takes parse_raw_bridge's
-// defaults (every frame, IDs kept) instead of the responder's.
-result<remote> parse_remote(const uri& u, bool bridge);
-
-}  // namespace socketcand
 
 class socketcand_link {
  public:

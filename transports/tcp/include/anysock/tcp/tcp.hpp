@@ -12,25 +12,11 @@
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
 #include "anysock/stream_link.hpp"
+#include "anysock/tcp/config.hpp"
 
 namespace anysock::tcp {
 
 using asio_tcp = asio::ip::tcp;
-
-struct options {
-  bool nodelay = true;   // Nagle + delayed ACK cost ~44 ms per 64 KiB echo
-  bool v6only = false;   // [::] accepts IPv4-mapped peers unless asked not to
-  bool reuseport = false;  // SO_REUSEPORT: one listener per thread, the kernel spreads links
-  int backlog = asio::socket_base::max_listen_connections;
-};
-
-// Reads the tcp:// options (v6only, nodelay, backlog, reuseport) and the host:port.
-struct endpoint_spec {
-  std::string host;
-  std::uint16_t port = 0;
-  options opts;
-};
-result<endpoint_spec> parse(const uri& u);
 
 // "[::1]:50007", "127.0.0.1:7"; an IPv4-mapped address stays as the kernel
 // reports it ("[::ffff:127.0.0.1]:40000") so the operator sees the real path.
