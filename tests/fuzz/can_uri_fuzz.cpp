@@ -27,12 +27,9 @@ void check_ids(const can::raw_config& c, const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string text = "can://" + std::string(reinterpret_cast<const char*>(data), size);
-  auto u = parse_uri(text);
-  if (!u) {
-    FUZZ_CHECK_ERROR(u.err());
-    return 0;
-  }
+  auto u = fuzz::parse_after("can://", data, size);
+  if (!u) return 0;
+  const std::string& text = u->text;
   if (auto c = can::parse_raw(*u); c) {
     check_ids(*c, text);
     // A responder the check lets through never answers its own reply.

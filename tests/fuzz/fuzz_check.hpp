@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "anysock/error.hpp"
+#include "anysock/uri.hpp"
 
 namespace anysock::fuzz {
 
@@ -37,3 +40,16 @@ inline bool one_line(std::string_view s) {
     FUZZ_CHECK(::anysock::fuzz::one_line((e).message), (e).message);                         \
     FUZZ_CHECK((e).code.category() == ::anysock::anysock_category(), (e).code.message());    \
   } while (0)
+
+namespace anysock::fuzz {
+
+// PREFIX + the input as a URI (the scheme's targets fuzz what follows it),
+// or nullopt once its error has been checked.
+inline std::optional<uri> parse_after(std::string_view prefix, const std::uint8_t* data, std::size_t size) {
+  auto u = parse_uri(std::string(prefix) + std::string(reinterpret_cast<const char*>(data), size));
+  if (u) return std::move(u).value();
+  FUZZ_CHECK_ERROR(u.err());
+  return std::nullopt;
+}
+
+}  // namespace anysock::fuzz

@@ -11,12 +11,9 @@
 using namespace anysock;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string text = "isotp://" + std::string(reinterpret_cast<const char*>(data), size);
-  auto u = parse_uri(text);
-  if (!u) {
-    FUZZ_CHECK_ERROR(u.err());
-    return 0;
-  }
+  auto u = fuzz::parse_after("isotp://", data, size);
+  if (!u) return 0;
+  const std::string& text = u->text;
   auto c = can::parse_isotp(*u);
   if (!c) {
     FUZZ_CHECK_ERROR(c.err());

@@ -9,12 +9,9 @@
 using namespace anysock;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string text = "tcp://" + std::string(reinterpret_cast<const char*>(data), size);
-  auto u = parse_uri(text);
-  if (!u) {
-    FUZZ_CHECK_ERROR(u.err());
-    return 0;
-  }
+  auto u = fuzz::parse_after("tcp://", data, size);
+  if (!u) return 0;
+  const std::string& text = u->text;
   auto spec = tcp::parse(*u);
   if (!spec) {
     FUZZ_CHECK_ERROR(spec.err());
