@@ -109,6 +109,11 @@ _bondable_off() {
 
 # A system D-Bus and bluetoothd in compat mode (-C), so libbluetooth's
 # sdp_record_register and `sdptool add` work. Needs fixture_bluetooth first.
+# The one it starts logs with -d, each line timestamped, next to an HCI
+# trace (btmon -w): its SDP server was seen not answering for minutes in CI
+# and only a debug log says what it was doing (ANYSOCK_BLUETOOTHD_DEBUG=0
+# turns both off). Its pid stays in _BLUETOOTHD_PID for bluetoothd_restart.
+_BLUETOOTHD_PID=
 fixture_bluetoothd() {
   local bluetoothd=/usr/libexec/bluetooth/bluetoothd h
   [[ -n ${ANYSOCK_BT_HCI0:-} ]] || { note "bluetoothd needs the Bluetooth fixture"; return 1; }
@@ -122,18 +127,20 @@ fixture_bluetoothd() {
         || { note "cannot start the system D-Bus (dbus-daemon --system)"; return 1; }
       _FIX_PIDS+=("$(cat "$FIXTURE_LOG_DIR/dbus.pid")")
     fi
-    # ANYSOCK_BLUETOOTHD_DEBUG=1: bluetoothd's debug log with a timestamp on
-    # each line, and an HCI trace of every controller (btmon -w) next to it.
+    # The tests print its tail when they fail; a restart appends to it.
     local log=$FIXTURE_LOG_DIR/bluetoothd.log
-    if [[ ${ANYSOCK_BLUETOOTHD_DEBUG:-0} == 1 ]]; then
-      btmon -w "$FIXTURE_LOG_DIR/hci.btsnoop" >/dev/null 2>&1 &
-      _FIX_PIDS+=("$!")
-      "$bluetoothd" -C -n -d > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$log") 2>&1 &
+    if [[ ${ANYSOCK_BLUETOOTHD_DEBUG:-1} == 1 ]]; then
+      if [[ -z ${_BTMON_PID:-} ]]; then
+        btmon -w "$FIXTURE_LOG_DIR/hci.btsnoop" >/dev/null 2>&1 &
+        _BTMON_PID=$!
+        _FIX_PIDS+=("$_BTMON_PID")
+      fi
+      "$bluetoothd" -C -n -d > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >>"$log") 2>&1 &
     else
-      "$bluetoothd" -C -n >"$log" 2>&1 &
+      "$bluetoothd" -C -n >>"$log" 2>&1 &
     fi
-    _FIX_PIDS+=("$!")
-    # The tests print its tail when they fail.
+    _BLUETOOTHD_PID=$!
+    _FIX_PIDS+=("$_BLUETOOTHD_PID")
     export ANYSOCK_BLUETOOTHD_LOG=$log
   fi
   wait_for 60 0.5 test -S /run/sdp || { note "bluetoothd -C did not open /run/sdp; its log:"; cat "$FIXTURE_LOG_DIR/bluetoothd.log" >&2; return 1; }
@@ -150,6 +157,39 @@ fixture_bluetoothd() {
   _not_bondable "$ANYSOCK_BT_HCI0" "$ANYSOCK_BT_HCI1" || return 1
   export ANYSOCK_BLUETOOTHD=1
 }
+
+# Whether bluetoothd's local SDP server answers a browse within 25 s (the
+# request itself times out after 20 s in libbluetooth).
+bluetoothd_answers() { timeout 25 sdptool browse local >/dev/null 2>&1; }
+
+# What a bluetoothd that does not answer is doing: its state, the kernel
+# stack it sleeps in, the ACL links, the end of its log.
+bluetoothd_diagnose() {
+  local pid
+  pid=$(pgrep -x bluetoothd | head -n 1)
+  [[ -n $pid ]] || { note "no bluetoothd is running"; return 0; }
+  note "bluetoothd (pid $pid): $(grep -E '^State:' "/proc/$pid/status" 2>/dev/null), wchan $(cat "/proc/$pid/wchan" 2>/dev/null), syscall $(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)"
+  note "its kernel stack:"; cat "/proc/$pid/stack" >&2 2>/dev/null || true
+  note "ACL links:"; hcitool con >&2 2>/dev/null || true
+  if [[ -n ${ANYSOCK_BLUETOOTHD_LOG:-} ]]; then
+    note "the last 40 lines of its log ($ANYSOCK_BLUETOOTHD_LOG):"
+    tail -n 40 "$ANYSOCK_BLUETOOTHD_LOG" >&2
+  fi
+}
+
+# Stops the bluetoothd fixture_bluetoothd started and starts a new one. One
+# the harness did not start (a user's) is left alone: then this fails.
+bluetoothd_restart() {
+  [[ -n $_BLUETOOTHD_PID ]] \
+    || { note "the running bluetoothd is not the harness's; restart it yourself (systemctl restart bluetooth)"; return 1; }
+  kill "$_BLUETOOTHD_PID" 2>/dev/null
+  wait_for 20 0.5 _no_bluetoothd || kill -KILL "$_BLUETOOTHD_PID" 2>/dev/null
+  wait_for 20 0.5 _no_bluetoothd || { note "bluetoothd (pid $_BLUETOOTHD_PID) does not exit"; return 1; }
+  printf '%s ----- bluetoothd restarted by the harness -----\n' "$EPOCHREALTIME" >>"$ANYSOCK_BLUETOOTHD_LOG"
+  _BLUETOOTHD_PID=
+  fixture_bluetoothd
+}
+_no_bluetoothd() { ! pgrep -x bluetoothd; }
 _bluetoothd_has() { timeout 20 bluetoothctl list | grep -q "Controller $1"; }
 # Sets connectable, then needs page scan on at three checks over ~1.5 s.
 _connectable_stays() {

@@ -29,6 +29,40 @@ trap fixtures_cleanup EXIT
 labels="^kernel-(${families// /|})\$"
 only=()
 [[ -n ${ANYSOCK_KERNEL_FILTER:-} ]] && only=(-R "$ANYSOCK_KERNEL_FILTER")
+# The kernel-bluetoothd cases, one ctest each, each on a bluetoothd whose
+# SDP server answers: bluetoothd 5.66's was seen not answering for minutes
+# in CI (cause unknown). One that does not answer, before a case or after a
+# case failed, is described (bluetoothd_diagnose) and restarted, and a case
+# that failed while it did not answer runs once more on the new one, saying
+# so; a case that fails on a bluetoothd that answers fails the run.
+run_bluetoothd_cases() {
+  local cases c re failed=0
+  mapfile -t cases < <(ctest --test-dir "$build" -N -L '^kernel-bluetoothd$' "${only[@]}" \
+    | sed -n 's/^ *Test *#[0-9]*: \([^ ]*\).*/\1/p')
+  for c in "${cases[@]}"; do
+    re="^$(sed 's/[][\\.^$*+?(){}|]/\\&/g' <<<"$c")\$"
+    if ! bluetoothd_answers; then
+      note "bluetoothd's SDP server does not answer before $c; restarting it"
+      bluetoothd_diagnose
+      bluetoothd_restart || return 1
+    fi
+    ctest --test-dir "$build" -R "$re" --output-on-failure && continue
+    if bluetoothd_answers; then
+      failed=1
+      continue
+    fi
+    note "$c failed while bluetoothd's SDP server did not answer; restarting bluetoothd and running $c once more"
+    bluetoothd_diagnose
+    bluetoothd_restart || return 1
+    ctest --test-dir "$build" -R "$re" --output-on-failure || failed=1
+  done
+  if (( failed )) && [[ -n ${ANYSOCK_BLUETOOTHD_LOG:-} ]]; then
+    note "a case under bluetoothd failed; the last 60 lines of its log ($ANYSOCK_BLUETOOTHD_LOG):"
+    tail -n 60 "$ANYSOCK_BLUETOOTHD_LOG" >&2
+  fi
+  return "$failed"
+}
+
 rc=0
 ctest --test-dir "$build" -L "$labels" -LE '^kernel-bluetoothd$' "${only[@]}" --output-on-failure || rc=$?
 
@@ -37,13 +71,7 @@ if [[ " $families " == *" bluetooth "* ]]; then
   if (( ${want:-0} > 0 )); then
     note "starting bluetoothd for the $want cases that need it"
     if fixture_bluetoothd; then
-      if ! ctest --test-dir "$build" -L '^kernel-bluetoothd$' "${only[@]}" --output-on-failure; then
-        rc=1
-        if [[ -n ${ANYSOCK_BLUETOOTHD_LOG:-} ]]; then
-          note "a case under bluetoothd failed; the last 60 lines of its log ($ANYSOCK_BLUETOOTHD_LOG):"
-          tail -n 60 "$ANYSOCK_BLUETOOTHD_LOG" >&2
-        fi
-      fi
+      run_bluetoothd_cases || rc=1
     else
       note "FAIL: the bluetoothd fixture did not come up (above), so its $want cases did not run"
       rc=1
