@@ -51,20 +51,27 @@ child child::spawn(const std::vector<std::string>& argv, const std::string& inpu
   c.err_ = err[0];
   fcntl(c.out_, F_SETFL, O_NONBLOCK);
   fcntl(c.err_, F_SETFL, O_NONBLOCK);
-  if (!input.empty()) {
-    std::signal(SIGPIPE, SIG_IGN);
-    std::size_t done = 0;
-    while (done < input.size()) {
-      auto n = write(c.in_, input.data() + done, input.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-  }
-  if (!keep_stdin_open) {
-    close(c.in_);
-    c.in_ = -1;
-  }
+  c.write_input(input);
+  if (!keep_stdin_open) c.close_input();
   return c;
+}
+
+bool child::write_input(const std::string& text) {
+  if (text.empty()) return in_ >= 0;
+  if (in_ < 0) return false;
+  std::signal(SIGPIPE, SIG_IGN);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    auto n = write(in_, text.data() + done, text.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void child::close_input() {
+  if (in_ >= 0) close(in_);
+  in_ = -1;
 }
 
 child::child(child&& o) noexcept

@@ -30,6 +30,10 @@ class child {
   ~child();
 
   pid_t pid() const { return pid_; }
+  // Writes to its stdin (kept open at spawn); false once that is closed or
+  // the child stopped reading. close_input() sends it EOF.
+  bool write_input(const std::string& text);
+  void close_input();
   // Waits for one whole line on stdout (without the newline), or nullopt on
   // EOF or timeout. Bytes after it stay buffered for wait().
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
