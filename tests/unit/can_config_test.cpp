@@ -1,4 +1,5 @@
 // can:// and isotp:// options, and the responder's refusal to storm.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "anysock/can/config.hpp"
@@ -72,6 +73,39 @@ TEST(CanConfig, InvertedElevenBitFilterWithAnOffsetIsRefused) {
   auto ok = check_storm_safe(text, *c);
   ASSERT_FALSE(ok);
   EXPECT_NE(ok.err().message.find("every 29-bit frame"), std::string::npos) << ok.err().message;
+}
+
+// Found by tests/fuzz/can_uri_fuzz: with many rx= filters and an offset
+// the check walked every filter for every ID of every filter. A socket takes
+// at most 512 filters, and 29-bit ones leave at most 2^16 IDs open together.
+TEST(CanConfig, ManyFiltersAreCheckedAndBounded) {
+  const auto list = [](int n, int first) {
+    std::string rx;
+    for (int i = 0; i < n; ++i) rx += fmt::format("{}{:03X}", i ? "," : "", first + i);
+    return rx;
+  };
+  const auto many = fmt::format("can://vcan0?rx={}&tx=+400", list(512, 0));  // 000-1FF, replies 400-5FF
+  auto c = parse_raw(u(many.c_str()));
+  ASSERT_TRUE(c) << c.err().message;
+  EXPECT_TRUE(check_storm_safe(u(many.c_str()), *c));
+  const auto overlap = fmt::format("can://vcan0?rx={}&tx=+100", list(512, 0));  // 000's reply 100 is a request
+  auto o = parse_raw(u(overlap.c_str()));
+  ASSERT_TRUE(o);
+  auto refused = check_storm_safe(u(overlap.c_str()), *o);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.err().message.find("answer each other"), std::string::npos) << refused.err().message;
+
+  const auto too_many = fmt::format("can://vcan0?rx={}&tx=+800", list(513, 0));
+  auto t = parse_raw(u(too_many.c_str()));
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.err().message.find("at most 512"), std::string::npos) << t.err().message;
+
+  const auto one_wide = u("can://vcan0?rx=18DA0000:1FFF0000&tx=+1000000");
+  EXPECT_TRUE(check_storm_safe(one_wide, *parse_raw(one_wide)));
+  const auto two_wide = u("can://vcan0?rx=18DA0000:1FFF0000,18DB0000:1FFF0000&tx=+1000000");
+  auto w = check_storm_safe(two_wide, *parse_raw(two_wide));
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.err().message.find("together"), std::string::npos) << w.err().message;
 }
 
 TEST(CanConfig, BadValuesAreOneLine) {

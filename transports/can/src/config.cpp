@@ -1,6 +1,9 @@
 #include "anysock/can/config.hpp"
 
+#include <linux/can/raw.h>
+
 #include <bit>
+#include <bitset>
 #include <charconv>
 #include <fmt/format.h>
 #include <optional>
@@ -89,6 +92,10 @@ result<raw_config> parse_raw_with(const uri& u, std::optional<std::string_view> 
     rx = comma == std::string_view::npos ? std::string_view{} : rx.substr(comma + 1);
   }
   if (c.rx.empty()) return bad(u, "rx= needs at least one ID, e.g. rx=7E0");
+  if (c.rx.size() > CAN_RAW_FILTER_MAX)
+    return bad(u, fmt::format("rx= lists {} filters; a CAN socket takes at most {}: merge IDs with a mask "
+                              "(rx=100:700 takes 100-1FF)",
+                              c.rx.size(), CAN_RAW_FILTER_MAX));
   auto tx_option = u.option("tx");
   if (!tx_option && !tx_default) {
     c.tx_is_offset = true;  // an offset of 0: every ID kept
@@ -133,12 +140,23 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
     return true;
   }
   // An offset maps each request differently: try every request the filters
-  // can pass, where that is a countable set.
+  // can pass, where that is a countable set. Which 11-bit IDs are requests
+  // is worked out once, so many filters cost a table lookup per ID each.
+  std::bitset<CAN_SFF_MASK + 1> sff_request;
+  for (canid_t id = 0; id <= CAN_SFF_MASK; ++id) sff_request[id] = c.is_request(id);
+  const auto reply_is_request = [&](canid_t request) {
+    const canid_t reply = c.reply_id(request);
+    return reply & CAN_EFF_FLAG ? c.is_request(reply) : sff_request[reply];
+  };
+  // 29-bit filters are walked value by value; their open IDs together are
+  // bounded, or many filters would each cost 2^16 walks of every filter.
+  constexpr std::uint64_t max_open_29_bit = std::uint64_t{1} << 16;
+  std::uint64_t open_29_bit = 0;
   for (const auto& f : c.rx) {
     const bool ext = f.id & CAN_EFF_FLAG;
     const canid_t space = ext ? CAN_EFF_MASK : CAN_SFF_MASK;
     const canid_t free_bits = space & ~f.mask;
-    if (f.inverted || std::popcount(free_bits) > 16) {
+    if (f.inverted || !ext) {
       // An inverted 11-bit filter also takes every 29-bit frame (the EFF flag is in its mask, and
       // differs), and a 29-bit request's reply is 29-bit too: taken again.
       if (f.inverted && !ext && f.matches(CAN_EFF_FLAG | f.id))
@@ -146,17 +164,21 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
                                   "their replies too; use a fixed tx= or a filter that is not inverted",
                                   id_text(f.id)));
       if (ext)
-        return bad(u, "with tx=+offset, 29-bit rx filters must leave at most 16 ID bits open (and not be "
-                      "inverted) so the responder can prove no reply is also a request; use a fixed tx=");
+        return bad(u, "with tx=+offset, 29-bit rx filters must not be inverted (the responder could not prove no "
+                      "reply is also a request); use a fixed tx=");
       for (canid_t id = 0; id <= CAN_SFF_MASK; ++id)
-        if (f.matches(id) && c.is_request(c.reply_id(id))) return refuse(id);
+        if (f.matches(id) && reply_is_request(id)) return refuse(id);
       continue;
     }
-    // Walk every value of the open bits (at most 2^16).
+    open_29_bit += std::uint64_t{1} << std::popcount(free_bits);
+    if (open_29_bit > max_open_29_bit)
+      return bad(u, "with tx=+offset, 29-bit rx filters together must leave at most 65536 IDs open (16 ID bits) so "
+                    "the responder can prove no reply is also a request; narrow their masks or use a fixed tx=");
+    // Walk every value of the open bits.
     canid_t sub = 0;
     do {
-      canid_t id = (f.id & f.mask & space) | sub | (ext ? CAN_EFF_FLAG : 0);
-      if (c.is_request(c.reply_id(id))) return refuse(id);
+      canid_t id = (f.id & f.mask & space) | sub | CAN_EFF_FLAG;
+      if (reply_is_request(id)) return refuse(id);
       sub = (sub - free_bits) & free_bits;
     } while (sub != 0);
   }
