@@ -25,7 +25,9 @@
 //
 // This reaches into Asio's reactor (boost::asio::detail): it is built only
 // for the Boost it was written and tested against (1.81, Debian 12) on the
-// epoll reactor; anywhere else the socket's own wait is used.
+// epoll reactor; anywhere else, or built with ANYSOCK_CAN_PORTABLE_WAIT
+// (CMake: -DANYSOCK_CAN_ARMED_WAIT=OFF, which the ci preset uses so CI tests
+// that path too), the socket's own wait is used.
 #pragma once
 
 #include <boost/version.hpp>
@@ -39,7 +41,8 @@
 
 #include "anysock/can/protocol.hpp"
 
-#if BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#if !defined(ANYSOCK_CAN_PORTABLE_WAIT) && BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #define ANYSOCK_CAN_ARMED_WAIT 1
 #include <boost/asio/detail/bind_handler.hpp>
 #include <boost/asio/detail/fenced_block.hpp>
