@@ -24,6 +24,16 @@ result<bool> validate(const transport& t, const uri& u, endpoint_use use) {
   return true;
 }
 
+result<listener_list> listen(const registry& reg, std::string_view uri_text, asio::io_context& io,
+                             endpoint_use use) {
+  auto u = parse_uri(uri_text);
+  if (!u) return u.err();
+  auto t = reg.resolve(*u);
+  if (!t) return t.err();
+  if (auto ok = validate(**t, *u, use); !ok) return ok.err();
+  return listen(**t, *u, io, use);
+}
+
 void registry::add(transport t) {
   for (auto& existing : transports_)
     if (existing.scheme == t.scheme) {

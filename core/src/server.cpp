@@ -31,7 +31,7 @@ std::shared_ptr<session> server::admit(const std::shared_ptr<const std::string>&
     std::lock_guard lock(mutex_);
     if (stopping_) return nullptr;
     if (opts_.max_links != 0 && sessions_.size() >= opts_.max_links) {
-      spdlog::warn("{}: refusing {}: {} links open, the limit set by --max-links", *endpoint, peer,
+      spdlog::warn("{}: refusing {}: {} links open, the server's max_links", *endpoint, peer,
                    sessions_.size());
       return nullptr;
     }

@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
       status = 3;
       co_return;
     }
-    anysock::link_holder<anysock::tcp::link> any(std::move(link).value());
-    auto done = co_await anysock::check_echo(any, anysock::seed_messages(), std::chrono::seconds(5),
+    auto any = anysock::make_any_link(std::move(link).value());
+    auto done = co_await anysock::check_echo(*any, anysock::seed_messages(), std::chrono::seconds(5),
                                              [](std::size_t, std::string_view echo) {
                                                std::printf("Received %.*s\n", int(echo.size()), echo.data());
                                              });

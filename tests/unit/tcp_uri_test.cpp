@@ -1,8 +1,6 @@
-// tcp:// as the TCP transport reads it, and what the registry says about it.
+// tcp:// as the TCP transport reads it.
 #include <gtest/gtest.h>
 
-#include "anysock/builtin_transports.hpp"
-#include "anysock/log.hpp"
 #include "anysock/tcp/tcp.hpp"
 
 using namespace anysock;
@@ -30,21 +28,4 @@ TEST(TcpUri, RejectsWhatItCannotUse) {
     ASSERT_FALSE(s) << text << " was accepted";
     EXPECT_NE(s.err().message.find(text), std::string::npos) << s.err().message;
   }
-}
-
-TEST(Registry, ResolvesTcpAndNamesTheKnownSchemes) {
-  registry reg;
-  add_builtin_transports(reg);
-  ASSERT_TRUE(reg.resolve(*parse_uri("tcp://[::1]:1")));
-  auto r = reg.resolve(*parse_uri("udp://[::1]:1"));
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.err().code, make_error_code(errc::unknown_scheme));
-  EXPECT_NE(r.err().message.find("tcp://"), std::string::npos) << r.err().message;
-  auto help = reg.describe();
-  EXPECT_NE(help.find("tcp://[::]:50007"), std::string::npos) << "each scheme has an example";
-}
-
-TEST(Printable, EscapesControlBytesKeepsUtf8) {
-  EXPECT_EQ(printable("汉语 ok\n\x01"), "汉语 ok\\n\\x01");
-  EXPECT_EQ(printable(std::string(300, 'a'), 4), "aaaa... (296 more bytes)");
 }

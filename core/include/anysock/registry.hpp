@@ -80,6 +80,13 @@ result<listener_list> listen(const transport& t, const uri& u, asio::io_context&
                              endpoint_use use = endpoint_use::echo);
 result<bool> validate(const transport& t, const uri& u, endpoint_use use = endpoint_use::echo);
 
+class registry;
+// The twin of connect(reg, uri, timeout) (client.hpp): parses the URI, finds
+// its transport, checks its options and binds it; one error line for
+// whichever step fails.
+result<listener_list> listen(const registry& reg, std::string_view uri_text, asio::io_context& io,
+                             endpoint_use use = endpoint_use::echo);
+
 class registry {
  public:
   // Replaces a transport of the same scheme.

@@ -25,10 +25,7 @@ int main(int argc, char** argv) {
   std::optional<anysock::server> srv;
   std::string target = argc > 1 ? argv[1] : "";
   if (target.empty()) {
-    auto u = anysock::parse_uri("tcp://[::1]:0");
-    auto t = reg.resolve(*u);
-    if (!t) return std::fprintf(stderr, "%s\n", t.err().message.c_str()), 2;
-    auto ls = (*t)->listen(*u, io);
+    auto ls = anysock::listen(reg, "tcp://[::1]:0", io);
     if (!ls) return std::fprintf(stderr, "%s\n", ls.err().message.c_str()), 3;
     srv.emplace(io, anysock::server_options{});
     for (auto& l : ls.value()) srv->add(std::move(l));
