@@ -14,6 +14,8 @@ install(FILES ${CMAKE_CURRENT_LIST_DIR}/systemd/anysock@.service
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/systemd/default.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+# The how-tos the README links to (docs/...), so its links work where it is installed.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 
 set(ANYSOCK_PACKAGE_MAINTAINER "anysock maintainers <anysock@localhost>" CACHE STRING
     "Maintainer field of the .deb packages")

@@ -75,7 +75,8 @@ TEST(InstallTree, HoldsLibrariesHeadersToolUnitAndPackage) {
         lib + "/libanysock_core.a", lib + "/libanysock_tcp.a", lib + "/libanysock_transports.a",
         cm + "/anysockConfig.cmake", cm + "/anysockConfigVersion.cmake", cm + "/anysockTargets.cmake",
         std::string(SYSTEMD_UNIT_DIR) + "/anysock@.service",
-        "share/doc/anysock/examples/default.conf"})
+        "share/doc/anysock/examples/default.conf", "share/doc/anysock/README.md",
+        "share/doc/anysock/docs/install.md"})
     EXPECT_TRUE(fs::is_regular_file(prefix / f)) << f << " not installed";
 
   auto targets = slurp(prefix / cm / "anysockTargets.cmake");
