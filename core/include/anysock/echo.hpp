@@ -3,9 +3,9 @@
 //
 // Memory is what shapes it: a server holds thousands of idle links, so an
 // idle link holds no coroutine — only one pending receive into a small
-// buffer. (A suspended C++20 coroutine costs every idle link its frame plus
-// Asio's co_spawn and operation frames: five allocations, ~2.1 KiB,
-// measured with heaptrack; see the README.) The wait is the link's own
+// buffer. (A suspended C++20 coroutine would cost every idle link its frame
+// plus Asio's co_spawn and operation frames; bench/README.md, "Idle
+// memory".) The wait is the link's own
 // async_receive, not a bare readiness wait: Asio's receive tries the socket
 // under the reactor's lock, so no readiness edge is lost even when several
 // threads run the io_context. When a read fills the small buffer, the rest

@@ -16,8 +16,7 @@ bool runs_on_one_thread(const boost::asio::any_io_executor& ex);
 
 // The executor a new link lives on. With one thread running the io_context,
 // its own: a strand there guards nothing and costs every completion a pass
-// through it (a fifth of the user-space instructions of a CAN round trip,
-// counted with callgrind) and ~320 bytes per idle link. With several, a
+// through it, and memory per idle link. With several, a
 // strand: the server closes links from its own strand, and a link's handlers
 // and that close must never run at once.
 boost::asio::any_io_executor link_executor(boost::asio::io_context& io);

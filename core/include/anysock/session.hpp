@@ -1,5 +1,5 @@
 // One served link as the server sees it: enough to enforce the idle timeout
-// and drain on shutdown from outside the link's own coroutine, without
+// and drain on shutdown from outside the link's own handlers, without
 // knowing the link's type.
 #pragma once
 
@@ -31,7 +31,7 @@ class session {
   const std::string& peer() const { return peer_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
-  // Called by the link's coroutine, on the link's executor.
+  // Called by the service running the link (echo, bridge), on the link's executor.
   void touch() {
     if (track_activity_)
       last_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
@@ -56,7 +56,7 @@ class session {
   std::uint64_t bytes_out() const { return bytes_out_; }
   std::uint64_t messages() const { return messages_; }
 
-  // Closes the link; set and cleared by the link's coroutine and only ever
+  // Closes the link; set and cleared by the service running the link and only ever
   // invoked on the link's executor, so it never outlives the link.
   std::function<void()> close_link;
 

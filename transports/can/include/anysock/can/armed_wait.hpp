@@ -5,7 +5,7 @@
 // Why: Asio's socket wait re-arms epoll (EPOLL_CTL_MOD) every time it is
 // queued, so a responder at one frame in flight paid four system calls a
 // round trip (epoll_wait, recvmmsg, sendto, epoll_ctl) where a blocking one
-// pays two. strace in the guest showed 3,006 epoll_ctl for 3,000 frames.
+// pays two.
 // Asio's stream reads avoid the re-arm after a short read (it proves the
 // socket empty); a datagram read proves nothing, so Asio cannot, but the
 // CAN link knows: recvmmsg came back short.
@@ -151,7 +151,7 @@ class armed_socket : public Socket {
       : Socket(std::move(s))
 #if ANYSOCK_CAN_ARMED_WAIT
         // Looked up once: a lookup takes a lock and compares type names,
-        // ~400 instructions (callgrind), more than the rest of the wait.
+        // more than the rest of the wait costs.
         ,
         reactor_(&boost::asio::use_service<armed_wait_detail::ad::reactor>(
             boost::asio::query(this->impl_.get_executor(), boost::asio::execution::context)))

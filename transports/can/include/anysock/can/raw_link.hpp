@@ -62,8 +62,8 @@ class raw_link {
   // Frames are read in batches (recvmmsg) without blocking: under load one
   // system call takes every queued frame, and a frame taken here costs no
   // posted completion (Asio's own receive posts one per frame, and its
-  // scheduler then polls epoll between handlers: measured in the guest, an
-  // epoll_wait per frame and three times the user-space instructions).
+  // scheduler then polls epoll between handlers: an epoll_wait per frame;
+  // bench/README.md, "Figures behind the code").
   // When the socket is empty:
   //  - one thread runs the io_context: wait for readability, without the
   //    epoll_ctl Asio's wait costs (armed_wait.hpp). A batch that came back
@@ -78,8 +78,7 @@ class raw_link {
   //
   // A small op of its own, not async_compose: at one frame in flight the
   // composed op's machinery (its frame, work tracking through the type-erased
-  // executor) was a third of the responder's user-space instructions per
-  // round trip (callgrind, guest).
+  // executor) costs a large share of a round trip.
   template <class Token>
   auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
