@@ -140,36 +140,30 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
     return true;
   }
   // An offset maps each request differently: try every request the filters
-  // can pass, where that is a countable set. Which 11-bit IDs are requests
-  // is worked out once, so many filters cost a table lookup per ID each.
+  // can pass, where that is a countable set: every 11-bit ID once (a table
+  // of which are requests), and the open IDs of the 29-bit filters.
   std::bitset<CAN_SFF_MASK + 1> sff_request;
   for (canid_t id = 0; id <= CAN_SFF_MASK; ++id) sff_request[id] = c.is_request(id);
   const auto reply_is_request = [&](canid_t request) {
     const canid_t reply = c.reply_id(request);
     return reply & CAN_EFF_FLAG ? c.is_request(reply) : sff_request[reply];
   };
-  // 29-bit filters are walked value by value; their open IDs together are
-  // bounded, or many filters would each cost 2^16 walks of every filter.
+  // Bounded together, or many filters would each cost 2^16 walks of every filter.
   constexpr std::uint64_t max_open_29_bit = std::uint64_t{1} << 16;
   std::uint64_t open_29_bit = 0;
   for (const auto& f : c.rx) {
     const bool ext = f.id & CAN_EFF_FLAG;
-    const canid_t space = ext ? CAN_EFF_MASK : CAN_SFF_MASK;
-    const canid_t free_bits = space & ~f.mask;
-    if (f.inverted || !ext) {
-      // An inverted 11-bit filter also takes every 29-bit frame (the EFF flag is in its mask, and
-      // differs), and a 29-bit request's reply is 29-bit too: taken again.
-      if (f.inverted && !ext && f.matches(CAN_EFF_FLAG | f.id))
-        return bad(u, fmt::format("with tx=+offset, the inverted rx filter {} also takes every 29-bit frame, and "
-                                  "their replies too; use a fixed tx= or a filter that is not inverted",
-                                  id_text(f.id)));
-      if (ext)
-        return bad(u, "with tx=+offset, 29-bit rx filters must not be inverted (the responder could not prove no "
-                      "reply is also a request); use a fixed tx=");
-      for (canid_t id = 0; id <= CAN_SFF_MASK; ++id)
-        if (f.matches(id) && reply_is_request(id)) return refuse(id);
-      continue;
-    }
+    // An inverted 11-bit filter also takes every 29-bit frame (the EFF flag is in its mask, and
+    // differs), and a 29-bit request's reply is 29-bit too: taken again.
+    if (f.inverted && !ext && f.matches(CAN_EFF_FLAG | f.id))
+      return bad(u, fmt::format("with tx=+offset, the inverted rx filter {} also takes every 29-bit frame, and "
+                                "their replies too; use a fixed tx= or a filter that is not inverted",
+                                id_text(f.id)));
+    if (!ext) continue;  // its IDs are in sff_request, walked below
+    if (f.inverted)
+      return bad(u, "with tx=+offset, 29-bit rx filters must not be inverted (the responder could not prove no "
+                    "reply is also a request); use a fixed tx=");
+    const canid_t free_bits = CAN_EFF_MASK & ~f.mask;
     open_29_bit += std::uint64_t{1} << std::popcount(free_bits);
     if (open_29_bit > max_open_29_bit)
       return bad(u, "with tx=+offset, 29-bit rx filters together must leave at most 65536 IDs open (16 ID bits) so "
@@ -177,11 +171,13 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
     // Walk every value of the open bits.
     canid_t sub = 0;
     do {
-      canid_t id = (f.id & f.mask & space) | sub | CAN_EFF_FLAG;
+      canid_t id = (f.id & f.mask & CAN_EFF_MASK) | sub | CAN_EFF_FLAG;
       if (reply_is_request(id)) return refuse(id);
       sub = (sub - free_bits) & free_bits;
     } while (sub != 0);
   }
+  for (canid_t id = 0; id <= CAN_SFF_MASK; ++id)
+    if (sff_request[id] && reply_is_request(id)) return refuse(id);
   return true;
 }
 
