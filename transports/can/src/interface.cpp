@@ -1,14 +1,18 @@
 #include "anysock/can/interface.hpp"
 
 #include <linux/can.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 
 #include <boost/asio/error.hpp>
+#include <array>
+#include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 namespace anysock::can {
 
@@ -49,9 +53,52 @@ void down_watch::went_down(const std::string& link) {
   down_ = true;
 }
 
+void down_watch::reply_lost(const std::string& link) {
+  went_down(link);
+  ++replies_lost_;
+}
+
 void down_watch::came_back(const std::string& link) {
   down_ = false;
-  spdlog::info("{}: the interface is up again", link);
+  if (const auto lost = std::exchange(replies_lost_, 0))
+    spdlog::warn("{}: the interface is up again; {} replies could not be sent while it was down", link, lost);
+  else
+    spdlog::info("{}: the interface is up again", link);
+}
+
+error_code overflow_watch::enable(int fd) {
+  const int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+    return error_code(errno, boost::system::system_category());
+  return {};
+}
+
+std::optional<std::uint32_t> overflow_watch::count_in(const msghdr& h) {
+  if (h.msg_controllen < sizeof(cmsghdr)) return std::nullopt;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c)))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      std::uint32_t count = 0;
+      std::memcpy(&count, CMSG_DATA(c), sizeof count);
+      return count;
+    }
+  return std::nullopt;
+}
+
+void overflow_watch::saw(std::uint32_t count, const std::string& link) {
+  if (count == last_) return;
+  dropped_ += static_cast<std::uint32_t>(count - last_);
+  last_ = count;
+  log_.warn("{}: the kernel dropped {} frames in all on this socket: they came faster than they were taken "
+            "and its receive buffer was full",
+            link, dropped_);
+}
+
+void overflow_watch::closing(int fd, const std::string& link) {
+  std::array<std::uint32_t, SK_MEMINFO_VARS> info{};
+  socklen_t size = sizeof info;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info.data(), &size) == 0 && size > SK_MEMINFO_DROPS * sizeof info[0])
+    dropped_ += static_cast<std::uint32_t>(info[SK_MEMINFO_DROPS] - last_);
+  if (dropped_) spdlog::warn("{}: {} frames dropped by the kernel in all (receive buffer full)", link, dropped_);
 }
 
 }  // namespace anysock::can

@@ -20,8 +20,8 @@ std::string raw_link::interface_name() const {
 
 bool raw_link::reply_lost_to_down_interface(error_code& ec, const canfd_frame& k, std::size_t mtu) {
   if (ec != asio::error::network_down || frames_.role() != role::responder) return false;
-  spdlog::warn("{}: reply {} not sent: the interface is down", peer(),
-               format_frame(from_kernel(&k, mtu)));
+  down_.reply_lost(peer_);
+  spdlog::debug("{}: reply {} not sent: the interface is down", peer_, format_frame(from_kernel(&k, mtu)));
   ec = {};
   return true;
 }
@@ -31,13 +31,21 @@ raw_link::rx_batch::rx_batch() : frames{}, iov{}, headers{} {
     iov[i] = {&frames[i], sizeof(canfd_frame)};
     headers[i].msg_hdr.msg_iov = &iov[i];
     headers[i].msg_hdr.msg_iovlen = 1;
+    headers[i].msg_hdr.msg_control = control[i].bytes;
   }
+}
+
+void raw_link::close() {
+  error_code ignored;
+  if (socket_.is_open()) overflow_.closing(socket_.native_handle(), peer_);
+  socket_.close(ignored);
 }
 
 bool raw_link::fill(error_code& ec) {
   auto& q = *rx_;
   q.count = q.next = 0;
   q.empty_in = 0;
+  for (auto& h : q.headers) h.msg_hdr.msg_controllen = rx_batch::control_size;  // the kernel sets what it used
   int n;
   do n = ::recvmmsg(socket_.native_handle(), q.headers.data(), rx_batch::capacity, MSG_DONTWAIT, nullptr);
   while (n < 0 && errno == EINTR);
@@ -51,6 +59,8 @@ bool raw_link::fill(error_code& ec) {
     return false;
   }
   q.count = static_cast<unsigned>(n);
+  // The count is the socket's running total: the batch's last frame has the newest.
+  if (auto dropped = overflow_watch::count_in(q.headers[q.count - 1].msg_hdr)) overflow_.saw(*dropped, peer_);
   if (q.count < rx_batch::capacity) q.empty_in = read_scope::current();
   return true;
 }
@@ -126,6 +136,7 @@ result<raw::socket> open_raw(const uri& u, const asio::any_io_executor& ex, cons
   if (!ec) s.set_option(receive_own_messages(0), ec);
   if (!ec && c.fd) s.set_option(fd_frames(1), ec);
   if (!ec && c.errors) s.set_option(error_filter(CAN_ERR_MASK), ec);
+  if (!ec) ec = overflow_watch::enable(s.native_handle());
   if (!ec) s.bind(raw::endpoint(*index), ec);
   if (!ec) s.non_blocking(true, ec);
   if (ec) return error{ec, fmt::format("{}: cannot set up the CAN socket: {}", u.text, ec.message())};

@@ -320,10 +320,9 @@ bool client::room_for_frame() {
 
 error_code stamp_receptions(int fd) {
   const int on = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &on, sizeof on) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &on, sizeof on) != 0)
     return error_code(errno, boost::system::system_category());
-  return {};
+  return overflow_watch::enable(fd);
 }
 
 timestamp client::received_at(msghdr& h) {
@@ -335,19 +334,16 @@ timestamp client::received_at(msghdr& h) {
       std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
       t = {static_cast<std::uint64_t>(tv.tv_sec), static_cast<std::uint32_t>(tv.tv_usec)};
       stamped = tv.tv_sec != 0 || tv.tv_usec != 0;
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      std::uint32_t total = 0;  // dropped on this socket so far
-      std::memcpy(&total, CMSG_DATA(c), sizeof total);
-      if (total != kernel_seen_) {
-        const std::uint32_t more = total - kernel_seen_;
-        to_client_.dropped += more;
-        kernel_dropped_ += more;
-        bus_dropped_->fetch_add(more, std::memory_order_relaxed);
-        bus_log_.warn("{}: the kernel dropped {} frames in all: the server reads the bus too slowly", bus_label_,
-                      kernel_dropped_);
-        kernel_seen_ = total;
-      }
     }
+  if (auto total = overflow_watch::count_in(h); total && *total != kernel_seen_) {  // dropped on this socket so far
+    const std::uint32_t more = *total - kernel_seen_;
+    to_client_.dropped += more;
+    kernel_dropped_ += more;
+    bus_dropped_->fetch_add(more, std::memory_order_relaxed);
+    bus_log_.warn("{}: the kernel dropped {} frames in all: the server reads the bus too slowly", bus_label_,
+                  kernel_dropped_);
+    kernel_seen_ = *total;
+  }
   if (!stamped) {  // no time stamp (should not happen): the time we read it
     timeval tv{};
     gettimeofday(&tv, nullptr);

@@ -47,11 +47,12 @@ class raw_link {
   executor_type get_executor() { return socket_.get_executor(); }
   std::size_t receive_size() const { return CANFD_MAX_DLEN; }
   std::string peer() const { return peer_; }
-  void close() {
-    error_code ignored;
-    socket_.close(ignored);
-  }
+  void close();
   const raw_config& config() const { return frames_.config(); }
+  // Frames the kernel dropped on this link's socket so far because its
+  // receive buffer was full (SO_RXQ_OVFL): logged as they happen
+  // (rate-limited) and in all when the link closes.
+  std::uint64_t kernel_dropped() const { return overflow_.dropped(); }
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
@@ -179,6 +180,13 @@ class raw_link {
     std::array<canfd_frame, capacity> frames;
     std::array<iovec, capacity> iov;
     std::array<mmsghdr, capacity> headers;
+    // Room for each frame's SO_RXQ_OVFL count; the kernel adds it only
+    // once it has dropped frames on the socket.
+    static constexpr std::size_t control_size = CMSG_SPACE(sizeof(std::uint32_t));
+    struct alignas(cmsghdr) control_block {
+      char bytes[control_size];
+    };
+    std::array<control_block, capacity> control;
     unsigned count = 0, next = 0;
     // The read_scope of the read that filled the batch and stopped short
     // of it; 0 when it filled it, or once empty_socket_seen answered.
@@ -200,6 +208,7 @@ class raw_link {
   std::unique_ptr<rx_batch> rx_;     // stable address across moves of the link
   bool one_thread_;  // how to wait: see async_receive
   down_watch down_;
+  overflow_watch overflow_;
   // For messages, kept: a closed socket has no name, and the receive path
   // must not format one per frame.
   std::string interface_;
