@@ -636,17 +636,8 @@ def main():
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
           "--duration", str(a.duration), "--placement", a.placement, "--only", ",".join(a.only)]
-    families = " ".join(f for f, parts in (("can", ("can-echo", "can-bridge", "socketcand")), ("bluetooth", ("rfcomm",)))
-                        if any(p in a.only for p in parts))
-    lib = os.path.join(ROOT, "tests", "kernel", "lib")
-    if all(host_has(f) for f in families.split()) and os.geteuid() == 0:
-        # Natively: the test harness's fixtures (vcan0/vcan1, btvirt), then back.
-        script = (f"source {shlex.quote(lib)}/common.sh; source {shlex.quote(lib)}/fixtures.sh; "
-                  f"export FIXTURE_LOG_DIR=$(mktemp -d); trap fixtures_cleanup EXIT; "
-                  f"fixtures_setup {shlex.quote(families)} 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(me)}")
-        sys.exit(subprocess.run(["bash", "-c", script]).returncode)
-    print("kernel_suite: this host lacks AF_CAN/AF_BLUETOOTH (or root): running in the test guest", file=sys.stderr)
-    boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
+    families = [f for f, parts in (("can", ("can-echo", "can-bridge", "socketcand")), ("bluetooth", ("rfcomm",)))
+                if any(p in a.only for p in parts)]
     # The guest's time limit from the work asked for: per CAN run the bench,
     # its warm-up and ~2 s of process starts; per RFCOMM round two runs and
     # rctest (15 rounds of 2 s took 1,120 s); per CAN bridge run the same as
@@ -662,9 +653,26 @@ def main():
     if "socketcand" in a.only:
         per_round += len(SOCKETCAND_NAMES) * len(CAN_WINDOWS) * (a.duration + WARMUP_S + 3)
     expected = a.rounds * per_round
-    env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(int(max(1200, 2 * expected + 300))))
-    sys.exit(subprocess.run(["bash", boot, "--build", a.build, "--families", families, "--", *me],
-                            env=env).returncode)
+    sys.exit(run_on_kernel(me, a.build, families, int(max(1200, 2 * expected + 300)), "kernel_suite"))
+
+
+def run_on_kernel(cmd, build, families, timeout_s, who):
+    """Runs cmd (a script's own --here form) on a kernel with the families:
+    this one, with the test harness's fixtures (vcan0/vcan1, btvirt), where
+    it has them and we are root, else one boot of the test guest. Its exit
+    status."""
+    lib = os.path.join(ROOT, "tests", "kernel", "lib")
+    fams = " ".join(families)
+    if all(host_has(f) for f in families) and os.geteuid() == 0:
+        script = (f"source {shlex.quote(lib)}/common.sh; source {shlex.quote(lib)}/fixtures.sh; "
+                  f"export FIXTURE_LOG_DIR=$(mktemp -d); trap fixtures_cleanup EXIT; "
+                  f"fixtures_setup {shlex.quote(fams)} 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(cmd)}")
+        return subprocess.run(["bash", "-c", script]).returncode
+    print(f"{who}: this host lacks AF_CAN/AF_BLUETOOTH (or root): running in the test guest", file=sys.stderr,
+          flush=True)
+    boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
+    env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=str(timeout_s))
+    return subprocess.run(["bash", boot, "--build", build, "--families", fams, "--", *cmd], env=env).returncode
 
 
 if __name__ == "__main__":

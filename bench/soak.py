@@ -30,15 +30,12 @@ import argparse
 import datetime
 import os
 import platform
-import shlex
-import subprocess
 import sys
 
 import soak_tcp
+from kernel_suite import run_on_kernel  # bench/kernel_suite.py, beside this script
 from soak_common import Table
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 HOST_PARTS = ("tcp-load", "tcp-faults")
 KERNEL_PARTS = ("can-flood", "can-faults", "rfcomm-faults")
 PARTS = HOST_PARTS + KERNEL_PARTS
@@ -53,38 +50,14 @@ def kernel_families(parts):
     return fams
 
 
-def host_has(family):
-    import socket
-    try:
-        if family == "can":
-            socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW).close()
-        else:
-            socket.socket(socket.AF_BLUETOOTH, socket.SOCK_STREAM, socket.BTPROTO_RFCOMM).close()
-        return True
-    except (OSError, AttributeError):
-        return False
-
-
 def run_kernel_parts(a, parts):
-    """Runs this script with --here on a kernel that has the families: this
-    one (with the test harness's fixtures) or the test guest."""
+    """Runs this script with --here where the kernel has the families."""
     # Debian's python3 (python3-can and the rest belong to it).
     python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     me = [python, os.path.abspath(__file__), "--here", "--build", a.build, "--only", ",".join(parts)]
     if a.short:
         me.append("--short")
-    fams = " ".join(kernel_families(parts))
-    lib = os.path.join(ROOT, "tests", "kernel", "lib")
-    if all(host_has(f) for f in fams.split()) and os.geteuid() == 0:
-        script = (f"source {shlex.quote(lib)}/common.sh; source {shlex.quote(lib)}/fixtures.sh; "
-                  f"export FIXTURE_LOG_DIR=$(mktemp -d); trap fixtures_cleanup EXIT; "
-                  f"fixtures_setup {shlex.quote(fams)} 0 || exit 1; ANYSOCK_KERNEL_HARNESS=native {shlex.join(me)}")
-        return subprocess.run(["bash", "-c", script]).returncode
-    print("soak: this host lacks AF_CAN/AF_BLUETOOTH (or root): the kernel parts run in the test guest",
-          file=sys.stderr, flush=True)
-    env = dict(os.environ, ANYSOCK_KERNEL_TIMEOUT=os.environ.get("ANYSOCK_KERNEL_TIMEOUT", "1800"))
-    boot = os.path.join(ROOT, "tests", "kernel", "guest", "boot.sh")
-    return subprocess.run(["bash", boot, "--build", a.build, "--families", fams, "--", *me], env=env).returncode
+    return run_on_kernel(me, a.build, kernel_families(parts), 1800, "soak")
 
 
 def main():

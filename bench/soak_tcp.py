@@ -177,7 +177,7 @@ def faults(a, table):
             half_ok = sum(1 for f in halves if f.result(timeout=120))
             deaf = [f.result(timeout=120) for f in deafs]
         r, rc, err = finish_bench(bench, seconds + 120)
-        table.add(part, f"50 clients echo 1 KiB through it all, verified", bench_seen(r, rc, err),
+        table.add(part, "50 clients echo 1 KiB through it all, verified", bench_seen(r, rc, err),
                   r is not None and rc == 0 and clean(r)[0])
         table.add(part, f"{n_reset} clients reset (SO_LINGER 0) after writing 256 KiB unread",
                   f"{reset_ok} reset; server {'alive' if srv.alive() else 'DEAD'}", reset_ok == n_reset and srv.alive())

@@ -16,7 +16,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 
 WORKLOADS = [
     # name, bench arguments, what to read from the result
