@@ -153,7 +153,7 @@ asio::awaitable<result<echo_totals>> check_echo(any_link& link, const std::vecto
     link.close();
     co_return error{make_error_code(errc::timed_out),
                     fmt::format("no echo from {} for {} ms ({} of {} messages verified); is it an echo "
-                                "service? raise --timeout for slow links",
+                                "service? a slow link needs a longer timeout",
                                 link.peer(), timeout.count(), x.totals.messages, messages.size())};
   }
   if (x.failure) co_return *x.failure;
@@ -191,7 +191,7 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, 
   if (r.index() == 1)
     co_return error{make_error_code(errc::timed_out),
                     fmt::format("connecting to {} took more than {} ms; is the address right and the peer "
-                                "reachable? (--timeout raises the limit)",
+                                "reachable?",
                                 u->text, timeout.count())};
   co_return std::move(std::get<0>(r));
 }

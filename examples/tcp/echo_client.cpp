@@ -1,4 +1,4 @@
-// The seed's client: send "Hello, world" and "汉语/漢語 Hànyǔ", print and
+// A TCP echo client: send "Hello, world" and "汉语/漢語 Hànyǔ", print and
 // verify each echo. Tries every address the name resolves to.
 //   echo_client [tcp://localhost:50007]
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io;
   int status = 0;
+  const std::vector<std::string> greeting{"Hello, world", "汉语/漢語 Hànyǔ"};
   boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
     auto link = co_await anysock::tcp::connect(*uri, io.get_executor());
     if (!link) {
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
       co_return;
     }
     auto any = anysock::make_any_link(std::move(link).value());
-    auto done = co_await anysock::check_echo(*any, anysock::seed_messages(), std::chrono::seconds(5),
+    auto done = co_await anysock::check_echo(*any, greeting, std::chrono::seconds(5),
                                              [](std::size_t, std::string_view echo) {
                                                std::printf("Received %.*s\n", int(echo.size()), echo.data());
                                              });

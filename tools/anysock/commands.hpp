@@ -26,6 +26,8 @@ enum exit_code : int {
 int exit_code_for(const error& e);
 // Prints "anysock: <message>" on stderr and returns its exit code.
 int fail(const error& e);
+// e, with how to raise the limit when it is --timeout's that was met.
+error with_timeout_hint(error e, std::chrono::milliseconds timeout);
 
 struct serve_args {
   std::vector<std::string> uris{"tcp://[::1]:50007"};

@@ -29,4 +29,14 @@ int fail(const error& e) {
   return exit_code_for(e);
 }
 
+error with_timeout_hint(error e, std::chrono::milliseconds timeout) {
+  // The library says what timed out; the command line says how to wait
+  // longer, where the limit met was --timeout's (a transport's own fixed
+  // limit, such as socketcand's handshake, is not).
+  if (e.code == make_error_code(errc::timed_out) &&
+      e.message.find(fmt::format(" {} ms", timeout.count())) != std::string::npos)
+    e.message += " (--timeout raises the limit)";
+  return e;
+}
+
 }  // namespace anysock::cli

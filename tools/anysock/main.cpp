@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   auto* send = app.add_subcommand("send", "Send messages to an echo service and verify each echo byte for byte");
   send->add_option("uri", ca.uri, "Endpoint to connect to")->required();
   send->add_option("messages", ca.messages,
-                   "Messages to send (default: the seed's 'Hello, world' and '汉语/漢語 Hànyǔ'; "
+                   "Messages to send (default: 'Hello, world' and '汉语/漢語 Hànyǔ'; "
                    "'-' reads lines from stdin)");
   send->add_option("--timeout", ca.timeout_s, "Seconds to wait to connect and for each echo")
       ->check(CLI::PositiveNumber)->capture_default_str();

@@ -1,4 +1,4 @@
-// anysock send: the seed's client for every transport. Sends messages,
+// anysock send: the echo client for every transport. Sends messages,
 // prints each echo, and fails with one line unless every byte came back.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,7 +30,7 @@ int send(const registry& reg, const send_args& a) {
   };
   std::vector<message> messages;
   if (a.messages.empty()) {
-    messages = tr.default_messages ? tr.default_messages(*u) : as_messages(seed_messages());
+    messages = tr.default_messages ? tr.default_messages(*u) : as_messages(greeting_messages());
   } else if (!from_stdin) {
     for (const auto& text : a.messages) {
       auto m = to_message(text);
@@ -82,7 +82,7 @@ int send(const registry& reg, const send_args& a) {
         if (e) std::rethrow_exception(e);
       });
   io.run();
-  if (failure) return fail(*failure);
+  if (failure) return fail(with_timeout_hint(*failure, timeout));
   return exit_ok;
 }
 

@@ -51,10 +51,4 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, 
 asio::awaitable<result<std::unique_ptr<any_link>>> connect(const registry& reg, std::string_view uri_text,
                                                            std::chrono::milliseconds timeout, endpoint_use use);
 
-// The two messages of the blog post this project started from.
-inline const std::vector<std::string>& seed_messages() {
-  static const std::vector<std::string> m{"Hello, world", "汉语/漢語 Hànyǔ"};
-  return m;
-}
-
 }  // namespace anysock

@@ -19,6 +19,13 @@ namespace anysock {
 
 using listener_list = std::vector<std::unique_ptr<listener>>;
 
+// What `anysock send` sends when given no message (ASCII, then UTF-8 beyond
+// it); a frame family's default_messages cuts these into its own messages.
+inline const std::vector<std::string>& greeting_messages() {
+  static const std::vector<std::string> m{"Hello, world", "汉语/漢語 Hànyǔ"};
+  return m;
+}
+
 struct transport {
   std::string scheme;           // "tcp"
   std::string summary;          // one line for --help
@@ -36,7 +43,7 @@ struct transport {
   // Optional, for frame families: a message as the user types it (e.g.
   // `123#DEADBEEF`); the default takes the text as its bytes.
   std::function<result<message>(const uri&, std::string_view)> parse_message;
-  // Optional: what `send` sends when given no message (default: the seed's two).
+  // Optional: what `send` sends when given no message (default: greeting_messages()).
   std::function<std::vector<message>(const uri&)> default_messages;
   // Optional: how a received echo is printed (default: its bytes as text).
   std::function<std::string(const uri&, const message&)> format_message;

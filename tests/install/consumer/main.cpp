@@ -35,13 +35,14 @@ int main(int argc, char** argv) {
   }
 
   int status = 1;
+  const std::vector<std::string> greeting{"Hello, world", "汉语/漢語 Hànyǔ"};
   boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
     auto l = co_await anysock::connect(reg, target, 5s);
     if (!l) {
       std::fprintf(stderr, "%s\n", l.err().message.c_str());
       status = 3;
     } else {
-      auto r = co_await anysock::check_echo(*l.value(), anysock::seed_messages(), 5s,
+      auto r = co_await anysock::check_echo(*l.value(), greeting, 5s,
                                             [](std::size_t, std::string_view e) {
                                               std::printf("echo: %.*s\n", int(e.size()), e.data());
                                             });

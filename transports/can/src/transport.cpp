@@ -77,13 +77,13 @@ result<message> parse_raw_message(const uri& u, std::string_view text) {
   return message{{f->id, encode_flags(*f)}, std::string(reinterpret_cast<const char*>(f->data.data()), f->len)};
 }
 
-// The seed's messages, cut into classic frames on the first request ID.
+// The greeting, cut into classic frames on the first request ID.
 std::vector<message> raw_default_messages(const uri& u) {
   std::vector<message> out;
   auto c = parse_raw(u);
   if (!c) return out;
   canid_t id = c->rx.front().id;
-  for (const auto& m : seed_messages())
+  for (const auto& m : greeting_messages())
     for (std::size_t at = 0; at < m.size(); at += CAN_MAX_DLEN)
       out.push_back(message{{id, 0}, m.substr(at, CAN_MAX_DLEN)});
   return out;

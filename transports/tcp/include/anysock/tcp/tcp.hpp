@@ -72,7 +72,7 @@ class acceptor {
 // Binds every address the host resolves to (getaddrinfo, passive), on one port.
 result<listener_list> listen(const uri& u, asio::io_context& io);
 
-// Resolves the host and tries every address in turn, like the seed client.
+// Resolves the host and tries every address in turn.
 asio::awaitable<result<link>> connect(const uri& u, asio::any_io_executor ex);
 
 transport make_transport();
