@@ -1,0 +1,236 @@
+// A link that plays a script instead of a socket, so the services (echo,
+// bridge) can be tested against every turn a socket can take without a
+// kernel: messages that arrive later or are already queued, a stream read
+// split across receives, errors at any point, sends the kernel takes in
+// part, not yet, or not at all, and a close while a send waits.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "anysock/link.hpp"
+
+namespace anysock::test {
+
+// What the link plays and what it saw; shared, so a test still reads it
+// after the link has moved into a service.
+struct link_script {
+  struct arrival {
+    std::string bytes;
+    error_code ec;        // instead of bytes: the receive fails with it
+    message_header header{};
+    bool queued = false;  // already in the socket: try_receive takes it, a receive completes inside the call
+  };
+  // Bytes that arrive once a receive waits for them, or that are already queued.
+  static arrival later(std::string bytes, message_header h = {}) { return {std::move(bytes), {}, h, false}; }
+  static arrival queued(std::string bytes, message_header h = {}) { return {std::move(bytes), {}, h, true}; }
+  static arrival failure(error_code ec, bool queued = false) { return {{}, ec, {}, queued}; }
+  std::deque<arrival> arrivals;  // once empty, a receive waits for feed() or close()
+
+  // Sends: how much one try_send takes (a frame family: all or nothing),
+  // whether it says would_block, an error every send meets, and whether an
+  // async_send waits until release_send() or close().
+  std::size_t try_send_takes = std::numeric_limits<std::size_t>::max();
+  bool try_send_blocks = false;
+  error_code send_error;
+  bool hold_async_send = false;
+
+  std::string sent;                     // every byte sent, in order
+  std::vector<std::string> sent_messages;  // one per successful send call
+  std::vector<message_header> sent_headers;
+  int try_sends = 0, async_sends = 0;
+  bool closed = false;
+};
+
+template <bool Stream>
+class scripted_link {
+ public:
+  using executor_type = asio::any_io_executor;
+  static constexpr bool is_stream = Stream;
+  static constexpr bool reads_ahead = true;  // a queued arrival completes a receive inside the call
+
+  scripted_link(asio::any_io_executor ex, std::shared_ptr<link_script> s) : state_(std::make_shared<state>()) {
+    state_->ex = std::move(ex);
+    state_->script = std::move(s);
+  }
+
+  executor_type get_executor() { return state_->ex; }
+  std::size_t receive_size() const { return Stream ? 4096 : 64; }
+  std::string peer() const { return "script"; }
+
+  template <class Token>
+  auto async_receive(asio::mutable_buffer b, message_header& h, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [st = state_, b, &h](auto handler) {
+          auto& arrivals = st->script->arrivals;
+          if (st->script->closed) {
+            return asio::post(st->ex, [h2 = std::move(handler)]() mutable {
+              std::move(h2)(asio::error::operation_aborted, std::size_t{0});
+            });
+          }
+          if (!arrivals.empty() && arrivals.front().queued) {
+            error_code ec;
+            auto n = take(*st, b, h, ec);
+            return std::move(handler)(ec, n);
+          }
+          st->receive = receive_wait{std::move(handler), b, &h};
+          if (!arrivals.empty()) asio::post(st->ex, [st] { complete_receive(*st); });
+        },
+        token);
+  }
+
+  template <class Token>
+  auto async_send(asio::const_buffer b, const message_header& h, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [st = state_, b, h](auto handler) {
+          auto& script = *st->script;
+          ++script.async_sends;
+          std::string bytes(static_cast<const char*>(b.data()), b.size());
+          if (script.hold_async_send) {
+            st->send = send_wait{std::move(handler), std::move(bytes), h};
+            return;
+          }
+          asio::post(st->ex, [st, bytes = std::move(bytes), h, h2 = std::move(handler)]() mutable {
+            auto& s = *st->script;
+            if (s.send_error) return std::move(h2)(s.send_error, std::size_t{0});
+            record(s, bytes, h);
+            std::move(h2)(error_code{}, bytes.size());
+          });
+        },
+        token);
+  }
+
+  std::size_t try_receive(asio::mutable_buffer b, message_header& h, error_code& ec) {
+    ec = {};
+    auto& arrivals = state_->script->arrivals;
+    if (arrivals.empty() || !arrivals.front().queued) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    return take(*state_, b, h, ec);
+  }
+
+  std::size_t try_send(asio::const_buffer b, const message_header& h, error_code& ec) {
+    auto& s = *state_->script;
+    ++s.try_sends;
+    ec = {};
+    if (s.send_error) {
+      ec = s.send_error;
+      return 0;
+    }
+    std::size_t n = std::min(b.size(), s.try_send_takes);
+    if (s.try_send_blocks || n == 0 || (!Stream && n < b.size())) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    record(s, std::string(static_cast<const char*>(b.data()), n), h);
+    return n;
+  }
+
+  void close() {
+    auto st = state_;
+    st->script->closed = true;
+    if (st->receive)
+      asio::post(st->ex, [st] {
+        if (auto r = std::exchange(st->receive, std::nullopt))
+          std::move(r->handler)(asio::error::operation_aborted, std::size_t{0});
+      });
+    if (st->send)
+      asio::post(st->ex, [st] {
+        if (auto w = std::exchange(st->send, std::nullopt))
+          std::move(w->handler)(asio::error::operation_aborted, std::size_t{0});
+      });
+  }
+
+  // The test's side: a message arrives (a waiting receive gets it), or the
+  // held send completes.
+  void feed(link_script::arrival a) {
+    auto st = state_;
+    st->script->arrivals.push_back(std::move(a));
+    if (st->receive) asio::post(st->ex, [st] { complete_receive(*st); });
+  }
+  void release_send() {
+    auto st = state_;
+    if (auto w = std::exchange(st->send, std::nullopt)) {
+      record(*st->script, w->bytes, w->header);
+      asio::post(st->ex, [n = w->bytes.size(), h = std::move(w->handler)]() mutable {
+        std::move(h)(error_code{}, n);
+      });
+    }
+  }
+
+ private:
+  struct receive_wait {
+    asio::any_completion_handler<void(error_code, std::size_t)> handler;
+    asio::mutable_buffer buffer;
+    message_header* header;
+  };
+  struct send_wait {
+    asio::any_completion_handler<void(error_code, std::size_t)> handler;
+    std::string bytes;
+    message_header header;
+  };
+  struct state {
+    asio::any_io_executor ex;
+    std::shared_ptr<link_script> script;
+    std::optional<receive_wait> receive;
+    std::optional<send_wait> send;
+  };
+
+  // The next arrival into b. A frame is whole (cut to the buffer, as a
+  // datagram would be). A stream takes what fits, as one read of a socket
+  // does: the rest of that arrival and the queued ones after it, up to an
+  // error, which the next call returns.
+  static std::size_t take(state& st, asio::mutable_buffer b, message_header& h, error_code& ec) {
+    auto& arrivals = st.script->arrivals;
+    if (arrivals.front().ec) {
+      ec = arrivals.front().ec;
+      arrivals.pop_front();
+      return 0;
+    }
+    std::size_t n = 0;
+    auto* out = static_cast<char*>(b.data());
+    do {
+      auto& a = arrivals.front();
+      const std::size_t k = std::min(b.size() - n, a.bytes.size());
+      std::memcpy(out + n, a.bytes.data(), k);
+      n += k;
+      h = a.header;
+      if (Stream && k < a.bytes.size()) {
+        a.bytes.erase(0, k);
+        a.queued = true;
+        break;
+      }
+      arrivals.pop_front();
+    } while (Stream && n < b.size() && !arrivals.empty() && arrivals.front().queued && !arrivals.front().ec);
+    return n;
+  }
+  static void complete_receive(state& st) {
+    if (!st.receive || st.script->arrivals.empty()) return;
+    auto r = std::move(*st.receive);
+    st.receive.reset();
+    error_code ec;
+    auto n = take(st, r.buffer, *r.header, ec);
+    std::move(r.handler)(ec, n);
+  }
+  static void record(link_script& s, const std::string& bytes, const message_header& h) {
+    s.sent += bytes;
+    s.sent_messages.push_back(bytes);
+    s.sent_headers.push_back(h);
+  }
+
+  std::shared_ptr<state> state_;
+};
+
+static_assert(link<scripted_link<true>>);
+static_assert(link<scripted_link<false>>);
+
+}  // namespace anysock::test
