@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -34,6 +35,12 @@ struct link_script {
   static arrival queued(std::string bytes, message_header h = {}) { return {std::move(bytes), {}, h, true}; }
   static arrival failure(error_code ec, bool queued = false) { return {{}, ec, {}, queued}; }
   std::deque<arrival> arrivals;  // once empty, a receive waits for feed() or close()
+  // A message arrives now: a receive waiting for one gets it.
+  void feed(arrival a) {
+    arrivals.push_back(std::move(a));
+    if (wake) wake();
+  }
+  std::function<void()> wake;  // set by the link while a receive waits
 
   // Sends: how much one try_send takes (a frame family: all or nothing),
   // whether it says would_block, an error every send meets, and whether an
@@ -82,6 +89,9 @@ class scripted_link {
             return std::move(handler)(ec, n);
           }
           st->receive = receive_wait{std::move(handler), b, &h};
+          st->script->wake = [w = std::weak_ptr<state>(st)] {
+            if (auto st2 = w.lock()) asio::post(st2->ex, [st2] { complete_receive(*st2); });
+          };
           if (!arrivals.empty()) asio::post(st->ex, [st] { complete_receive(*st); });
         },
         token);
@@ -150,13 +160,7 @@ class scripted_link {
       });
   }
 
-  // The test's side: a message arrives (a waiting receive gets it), or the
-  // held send completes.
-  void feed(link_script::arrival a) {
-    auto st = state_;
-    st->script->arrivals.push_back(std::move(a));
-    if (st->receive) asio::post(st->ex, [st] { complete_receive(*st); });
-  }
+  // The test's side: the held send completes.
   void release_send() {
     auto st = state_;
     if (auto w = std::exchange(st->send, std::nullopt)) {
@@ -232,5 +236,69 @@ class scripted_link {
 
 static_assert(link<scripted_link<true>>);
 static_assert(link<scripted_link<false>>);
+
+// An acceptor that yields a stream link for each script pushed to it (a
+// connection family), or, with OneLink, stands for a bus: the server treats
+// its one link as the endpoint itself.
+template <bool OneLink = false>
+class scripted_acceptor {
+ public:
+  using link_type = scripted_link<true>;
+  static constexpr bool yields_one_link = OneLink;
+
+  scripted_acceptor(asio::any_io_executor ex, std::string name) : state_(std::make_shared<state>()) {
+    state_->ex = std::move(ex);
+    state_->name = std::move(name);
+  }
+  std::string name() const { return state_->name; }
+  asio::any_io_executor get_executor() { return state_->ex; }
+
+  // The next peer: its link plays `script`.
+  void push(std::shared_ptr<link_script> script) {
+    auto st = state_;
+    st->waiting_links.push_back(std::move(script));
+    asio::post(st->ex, [st] { hand_over(*st); });
+  }
+
+  template <class Token>
+  auto async_accept(Token&& token) {
+    return asio::async_initiate<Token, void(error_code, link_type)>(
+        [st = state_](auto handler) {
+          st->accept.emplace(std::move(handler));
+          asio::post(st->ex, [st] { hand_over(*st); });
+        },
+        token);
+  }
+
+  void close() {
+    auto st = state_;
+    st->closed = true;
+    asio::post(st->ex, [st] { hand_over(*st); });
+  }
+
+ private:
+  struct state {
+    asio::any_io_executor ex;
+    std::string name;
+    std::deque<std::shared_ptr<link_script>> waiting_links;
+    std::optional<asio::any_completion_handler<void(error_code, link_type)>> accept;
+    bool closed = false;
+  };
+  static void hand_over(state& st) {
+    if (!st.accept) return;
+    if (st.closed) {
+      auto h = std::move(*st.accept);
+      st.accept.reset();
+      return std::move(h)(asio::error::operation_aborted, link_type(st.ex, std::make_shared<link_script>()));
+    }
+    if (st.waiting_links.empty()) return;
+    auto h = std::move(*st.accept);
+    st.accept.reset();
+    auto script = std::move(st.waiting_links.front());
+    st.waiting_links.pop_front();
+    std::move(h)(error_code{}, link_type(st.ex, std::move(script)));
+  }
+  std::shared_ptr<state> state_;
+};
 
 }  // namespace anysock::test

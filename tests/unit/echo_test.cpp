@@ -153,7 +153,7 @@ TEST(Echo, DrainingEchoesTheMessageInHandThenStops) {
   r.start();
   r.step();  // the echo waits for a message
   r.s.start_draining();
-  r.handle->feed(link_script::later("last words"));
+  r.script->feed(link_script::later("last words"));
   r.step();
   EXPECT_EQ(r.script->sent, "last words");
   ASSERT_TRUE(r.ended);
@@ -169,7 +169,7 @@ TEST(Echo, NothingIsReadWhileASendWaits) {
   r.script->hold_async_send = true;
   r.start();
   r.step();
-  r.handle->feed(link_script::queued("more"));
+  r.script->feed(link_script::queued("more"));
   r.step();
   ASSERT_EQ(r.script->arrivals.size(), 1u) << "read past a pending send";
   r.script->hold_async_send = false;
