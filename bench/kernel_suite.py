@@ -611,12 +611,10 @@ def main():
     ap.add_argument("--duration", type=float, default=2)
     ap.add_argument("--placement", choices=("split", "free"), default="split",
                     help="split: responder on CPU 1, generator on CPU 0; free: left to the scheduler")
-    ap.add_argument("--only", default=",".join(PARTS), type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-                    help=f"the parts to run, comma-separated, of {', '.join(PARTS)} (default: all)")
+    add_only(ap, PARTS)
     ap.add_argument("--here", action="store_true", help="run on this kernel with the fixtures already up")
     a = ap.parse_args()
-    if not a.only or any(p not in PARTS for p in a.only):
-        ap.error(f"--only takes parts of {', '.join(PARTS)}, comma-separated (got {','.join(a.only)!r})")
+    check_only(ap, a, PARTS)
     a.build = os.path.abspath(a.build)
     place(a.placement)
     exes = {"anysock"}
@@ -654,6 +652,17 @@ def main():
         per_round += len(SOCKETCAND_NAMES) * len(CAN_WINDOWS) * (a.duration + WARMUP_S + 3)
     expected = a.rounds * per_round
     sys.exit(run_on_kernel(me, a.build, families, int(max(1200, 2 * expected + 300)), "kernel_suite"))
+
+
+def add_only(ap, parts):
+    """--only PART,...: which of a suite's parts to run."""
+    ap.add_argument("--only", default=",".join(parts), type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                    help=f"the parts to run, comma-separated, of {', '.join(parts)} (default: all)")
+
+
+def check_only(ap, a, parts):
+    if not a.only or any(p not in parts for p in a.only):
+        ap.error(f"--only takes parts of {', '.join(parts)}, comma-separated (got {','.join(a.only)!r})")
 
 
 def run_on_kernel(cmd, build, families, timeout_s, who):

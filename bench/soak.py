@@ -33,7 +33,7 @@ import platform
 import sys
 
 import soak_tcp
-from kernel_suite import run_on_kernel  # bench/kernel_suite.py, beside this script
+from kernel_suite import add_only, check_only, run_on_kernel  # bench/kernel_suite.py, beside this script
 from soak_common import Table
 
 HOST_PARTS = ("tcp-load", "tcp-faults")
@@ -64,12 +64,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build/release")
     ap.add_argument("--short", action="store_true", help="the smaller form scripts/check runs")
-    ap.add_argument("--only", default=",".join(PARTS), type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-                    help=f"the parts to run, comma-separated, of {', '.join(PARTS)} (default: all)")
+    add_only(ap, PARTS)
     ap.add_argument("--here", action="store_true", help="run the kernel parts on this kernel, fixtures already up")
     a = ap.parse_args()
-    if not a.only or any(p not in PARTS for p in a.only):
-        ap.error(f"--only takes parts of {', '.join(PARTS)}, comma-separated (got {','.join(a.only)!r})")
+    check_only(ap, a, PARTS)
     a.build = os.path.abspath(a.build)
     exe = os.path.join(a.build, "bin", "anysock")
     if not os.access(exe, os.X_OK):
