@@ -8,8 +8,8 @@
 
 namespace anysock {
 
-result<bool> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb) {
-  if ((ka == message_kind::frames) == (kb == message_kind::frames)) return true;
+result<void> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb) {
+  if ((ka == message_kind::frames) == (kb == message_kind::frames)) return {};
   const uri& f = ka == message_kind::frames ? a : b;
   const uri& o = ka == message_kind::frames ? b : a;
   const message_kind ko = ka == message_kind::frames ? kb : ka;

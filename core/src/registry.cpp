@@ -18,10 +18,10 @@ result<listener_list> listen(const transport& t, const uri& u, asio::io_context&
   return t.listen(u, io);
 }
 
-result<bool> validate(const transport& t, const uri& u, endpoint_use use) {
+result<void> validate(const transport& t, const uri& u, endpoint_use use) {
   if (use == endpoint_use::bridge && t.bridge_validate) return t.bridge_validate(u);
   if (t.validate) return t.validate(u);
-  return true;
+  return {};
 }
 
 result<listener_list> listen(const registry& reg, std::string_view uri_text, asio::io_context& io,

@@ -87,7 +87,7 @@ result<uri> parse_uri(std::string_view text) {
   return u;
 }
 
-result<bool> check_options(const uri& u, std::initializer_list<std::string_view> known) {
+result<void> check_options(const uri& u, std::initializer_list<std::string_view> known) {
   for (const auto& [k, v] : u.query) {
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     std::string list;
@@ -95,7 +95,7 @@ result<bool> check_options(const uri& u, std::initializer_list<std::string_view>
     return bad_opt(u, fmt::format("unknown option '{}'; {} takes {}", k, u.scheme,
                                   list.empty() ? "no options" : list));
   }
-  return true;
+  return {};
 }
 
 result<bool> bool_option(const uri& u, std::string_view key, bool fallback) {

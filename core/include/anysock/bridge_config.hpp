@@ -38,6 +38,6 @@ struct bridge_config {
 // Frames cross only to frames (their ID and flags would be lost in bytes or
 // an ISO-TP message); bytes and header-less messages mix freely. One line
 // saying why when the pair cannot be bridged.
-result<bool> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb);
+result<void> check_bridgeable(const uri& a, message_kind ka, const uri& b, message_kind kb);
 
 }  // namespace anysock

@@ -2,6 +2,7 @@
 // people. The CLI is the only place that turns them into text and an exit code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -54,6 +55,22 @@ class result {
 
  private:
   std::variant<T, error> v_;
+};
+
+// Success with nothing to hand back, or an error.
+template <>
+class result<void> {
+ public:
+  result() = default;
+  result(error e) : e_(std::move(e)) {}               // NOLINT: implicit by design
+  result(errc c, std::string msg) : e_(error{make_error_code(c), std::move(msg)}) {}
+
+  bool ok() const noexcept { return !e_; }
+  explicit operator bool() const noexcept { return ok(); }
+  const error& err() const { return *e_; }
+
+ private:
+  std::optional<error> e_;
 };
 
 }  // namespace anysock

@@ -34,7 +34,7 @@ struct transport {
   std::string options_help;     // "v6only=1, nodelay=0, backlog=N"
   // Checks a URI's authority and options without touching the network, so
   // a typo is one error line before any work starts.
-  std::function<result<bool>(const uri&)> validate;
+  std::function<result<void>(const uri&)> validate;
   // The endpoint can be bound once per thread (SO_REUSEPORT; the URI option
   // reuseport=1), so `serve -t N` gives each thread its own listener.
   bool listens_per_thread = false;
@@ -61,16 +61,16 @@ struct transport {
   std::function<result<listener_list>(const uri&, asio::io_context&)> bridge_listen;
   std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
       bridge_connect;
-  std::function<result<bool>(const uri&)> bridge_validate;
+  std::function<result<void>(const uri&)> bridge_validate;
 };
 
 // Adapters from a transport's own functions to the hooks above, so that a
 // registration is one line per hook.
 // validate: a parser of the URI (result<anything>); its error is the answer.
 template <auto Parse>
-result<bool> validate_with(const uri& u) {
+result<void> validate_with(const uri& u) {
   if (auto r = Parse(u); !r) return r.err();
-  return true;
+  return {};
 }
 // connect: a coroutine yielding the transport's own link.
 template <auto Connect>
@@ -85,7 +85,7 @@ asio::awaitable<result<std::unique_ptr<any_link>>> connect_as_any_link(const uri
 enum class endpoint_use { echo, bridge };
 result<listener_list> listen(const transport& t, const uri& u, asio::io_context& io,
                              endpoint_use use = endpoint_use::echo);
-result<bool> validate(const transport& t, const uri& u, endpoint_use use = endpoint_use::echo);
+result<void> validate(const transport& t, const uri& u, endpoint_use use = endpoint_use::echo);
 
 class registry;
 // The twin of connect(reg, uri, timeout) (client.hpp): parses the URI, finds

@@ -32,7 +32,7 @@ result<uri> parse_uri(std::string_view text);
 
 // Every option key must be in `known`; otherwise one error naming the bad key
 // and listing the good ones.
-result<bool> check_options(const uri& u, std::initializer_list<std::string_view> known);
+result<void> check_options(const uri& u, std::initializer_list<std::string_view> known);
 
 // A boolean option: 1/0, true/false, yes/no, on/off.
 result<bool> bool_option(const uri& u, std::string_view key, bool fallback);

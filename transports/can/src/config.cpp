@@ -128,7 +128,7 @@ result<raw_config> parse_raw(const uri& u) { return parse_raw_with(u, "7E0", "7E
 
 result<raw_config> parse_raw_bridge(const uri& u) { return parse_raw_with(u, std::nullopt, std::nullopt); }
 
-result<bool> check_storm_safe(const uri& u, const raw_config& c) {
+result<void> check_storm_safe(const uri& u, const raw_config& c) {
   auto refuse = [&](canid_t request) {
     return bad(u, fmt::format("a reply to request {} would go out as {}, which the request filter also takes: "
                               "two responders (or one hearing another's replies) would answer each other "
@@ -137,7 +137,7 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
   };
   if (!c.tx_is_offset) {
     if (c.is_request(c.tx_id)) return refuse(c.rx.front().id);
-    return true;
+    return {};
   }
   // An offset maps each request differently: try every request the filters
   // can pass, where that is a countable set: every 11-bit ID once (a table
@@ -178,7 +178,7 @@ result<bool> check_storm_safe(const uri& u, const raw_config& c) {
   }
   for (canid_t id = 0; id <= CAN_SFF_MASK; ++id)
     if (sff_request[id] && reply_is_request(id)) return refuse(id);
-  return true;
+  return {};
 }
 
 result<isotp_config> parse_isotp(const uri& u) {

@@ -86,7 +86,7 @@ std::string id_text(canid_t id) {
 
 }  // namespace
 
-result<bool> client::open_bcm() {
+result<void> client::open_bcm() {
   auto u = parse_uri("can://" + bus_);
   if (!u) return u.err();
   error_code ec;
@@ -102,17 +102,17 @@ result<bool> client::open_bcm() {
   kernel_seen_ = 0;
   tx_jobs_.clear();
   rx_jobs_.clear();
-  return true;
+  return {};
 }
 
-result<bool> client::bcm_setup(std::uint32_t opcode, std::uint32_t flags, const command& c) {
+result<void> client::bcm_setup(std::uint32_t opcode, std::uint32_t flags, const command& c) {
   const auto m = job_message(opcode, flags, c.f, c.time);
   if (::send(bcm_.native_handle(), m.bytes.data(), m.size, 0) < 0) {
     const int e = errno;
     return error{std::error_code(e, std::generic_category()),
                  fmt::format("{} {}: the kernel refused it: {}", name(c.k), id_text(c.f.id), std::strerror(e))};
   }
-  return true;
+  return {};
 }
 
 asio::awaitable<std::string> client::on_bcm(const command& c, std::string_view message) {
@@ -122,7 +122,7 @@ asio::awaitable<std::string> client::on_bcm(const command& c, std::string_view m
     refuse(message, fmt::format("{} {}: an interval over 400 days is more than the kernel takes", name(c.k), id));
     co_return std::string();
   }
-  result<bool> done = true;
+  result<void> done;
   switch (c.k) {
     case kind::send: {
       if (c.f.fd) {

@@ -57,11 +57,11 @@ asio::awaitable<result<sc::command>> next_message(tcp::socket& s, sc::framer& f,
   }
 }
 
-asio::awaitable<result<bool>> expect(tcp::socket& s, sc::framer& f, const std::string& where, sc::kind want,
+asio::awaitable<result<void>> expect(tcp::socket& s, sc::framer& f, const std::string& where, sc::kind want,
                                      std::string_view after) {
   auto c = co_await next_message(s, f, where);
   if (!c) co_return c.err();
-  if (c->k == want) co_return true;
+  if (c->k == want) co_return result<void>{};
   if (c->k == sc::kind::error)
     co_return error{not_socketcand, fmt::format("{} answered {} with `< error {} >`", where,
                                                                     after, printable(c->text, 120))};
@@ -70,10 +70,10 @@ asio::awaitable<result<bool>> expect(tcp::socket& s, sc::framer& f, const std::s
                               sc::name(want))};
 }
 
-asio::awaitable<result<bool>> say(tcp::socket& s, const std::string& text, const std::string& where) {
+asio::awaitable<result<void>> say(tcp::socket& s, const std::string& text, const std::string& where) {
   auto [ec, n] = co_await asio::async_write(s, asio::buffer(text), use_tuple);
   if (ec) co_return error{ec, fmt::format("{}: cannot send `{}`: {}", where, text, ec.message())};
-  co_return true;
+  co_return result<void>{};
 }
 
 // The handshake's deadline: closes the socket when it passes.
@@ -85,7 +85,7 @@ struct close_on_expiry {
 };
 
 // `< hi >`, then the bus opened and raw mode asked for.
-asio::awaitable<result<bool>> handshake(tcp::socket& s, sc::framer& f, const std::string& bus,
+asio::awaitable<result<void>> handshake(tcp::socket& s, sc::framer& f, const std::string& bus,
                                         const std::string& server) {
   if (auto r = co_await expect(s, f, server, sc::kind::hi, "the connection"); !r) co_return r;
   const std::string open = fmt::format("< open {} >", bus);

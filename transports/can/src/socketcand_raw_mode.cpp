@@ -29,7 +29,7 @@ constexpr unsigned bus_batch = 64;
 
 }  // namespace
 
-result<bool> client::open_raw() {
+result<void> client::open_raw() {
   auto u = parse_uri("can://" + bus_);
   if (!u) return u.err();
   error_code ec;
@@ -46,7 +46,7 @@ result<bool> client::open_raw() {
   if (!ec) can_.non_blocking(true, ec);
   if (ec) return error{ec, fmt::format("cannot set up a CAN socket on {}: {}", bus_, ec.message())};
   kernel_seen_ = 0;
-  return true;
+  return {};
 }
 
 // Called once the `< ok >` is written: frames are read from now on, and

@@ -33,7 +33,7 @@ std::string name_of(const tcp::endpoint& ep) {
 
 }  // namespace
 
-result<bool> check_buses(const std::vector<std::string>& buses) {
+result<void> check_buses(const std::vector<std::string>& buses) {
   asio::io_context io(1);
   for (const auto& bus : buses) {
     auto u = parse_uri("can://" + bus);
@@ -45,7 +45,7 @@ result<bool> check_buses(const std::vector<std::string>& buses) {
     auto index = find_interface(*u, bus, false, s.native_handle());
     if (!index) return index.err();
   }
-  return true;
+  return {};
 }
 
 struct server::impl : std::enable_shared_from_this<impl> {

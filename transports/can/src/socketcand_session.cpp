@@ -228,7 +228,7 @@ asio::awaitable<std::string> client::switch_mode(kind k) {
     co_return std::string();
   }
   leave_mode();
-  auto opened = next == mode::raw ? open_raw() : next == mode::bcm ? open_bcm() : result<bool>(true);
+  auto opened = next == mode::raw ? open_raw() : next == mode::bcm ? open_bcm() : result<void>();
   if (!opened) {
     spdlog::warn("socketcand client {}: {}", peer_, opened.err().message);
     std::string text;

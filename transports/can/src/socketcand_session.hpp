@@ -91,7 +91,7 @@ class client : public std::enable_shared_from_this<client> {
   void say(std::string_view text);
 
   // Raw mode (socketcand_raw_mode.cpp).
-  result<bool> open_raw();
+  result<void> open_raw();
   void start_raw();
   asio::awaitable<std::string> on_raw(const command& c, std::string_view message);
   // The frames of `< send >`s read together go onto the bus in one
@@ -104,11 +104,11 @@ class client : public std::enable_shared_from_this<client> {
   void take_raw(const canfd_frame& k, std::size_t size, timestamp t);
 
   // BCM mode (socketcand_bcm_mode.cpp).
-  result<bool> open_bcm();
+  result<void> open_bcm();
   void start_bcm();
   asio::awaitable<std::string> on_bcm(const command& c, std::string_view message);
   asio::awaitable<void> read_bcm();
-  result<bool> bcm_setup(std::uint32_t opcode, std::uint32_t flags, const command& c);
+  result<void> bcm_setup(std::uint32_t opcode, std::uint32_t flags, const command& c);
 
   // Control mode (socketcand_control_mode.cpp).
   void on_control(const command& c, std::string_view message);

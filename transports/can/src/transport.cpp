@@ -133,7 +133,7 @@ uri bus_uri(const uri& u) {
   return b;
 }
 
-result<bool> validate_socketcand(const uri& u) {
+result<void> validate_socketcand(const uri& u) {
   auto r = socketcand::parse_remote(u, false);
   if (!r) return r.err();
   return check_storm_safe(u, r->frames);
@@ -206,10 +206,10 @@ void register_transports(registry& r) {
     return listen_socketcand_as(u, io, link_role::bridge);
   };
   sc.bridge_connect = connect_socketcand_as<link_role::bridge>;
-  sc.bridge_validate = [](const uri& u) -> result<bool> {
+  sc.bridge_validate = [](const uri& u) -> result<void> {
     auto remote = socketcand::parse_remote(u, true);
     if (!remote) return remote.err();
-    return true;
+    return {};
   };
   r.add(std::move(sc));
 }

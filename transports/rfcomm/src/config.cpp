@@ -57,7 +57,7 @@ result<std::uint8_t> parse_channel(const uri& u, std::string_view text, role r) 
   return static_cast<std::uint8_t>(value);
 }
 
-result<bool> read_options(const uri& u, role r, endpoint_spec& spec) {
+result<void> read_options(const uri& u, role r, endpoint_spec& spec) {
   auto known = r == role::listen ? check_options(u, {"sec", "lm", "uuid", "name"})
                                  : check_options(u, {"sec", "lm", "uuid", "name", "adapter"});
   if (!known) return known.err();
@@ -101,7 +101,7 @@ result<bool> read_options(const uri& u, role r, endpoint_spec& spec) {
                                        "(hciconfig lists both)", *via));
     spec.via = std::string(*via);
   }
-  return true;
+  return {};
 }
 
 }  // namespace

@@ -197,9 +197,9 @@ transport make_transport() {
   t.connect_example = "rfcomm://00:1A:7D:DA:71:13:5   (no channel: found by SDP, Serial Port UUID)";
   t.options_help = "sec=low|medium|high|fips, lm=master,auth,encrypt,secure, uuid=1101|128-bit, name=SERVICE, "
                    "adapter=hciN (client)";
-  t.validate = [](const uri& u) -> result<bool> {
+  t.validate = [](const uri& u) -> result<void> {
     if (auto s = parse(u, role::connect); !s) return s.err();
-    return true;
+    return {};
   };
   t.listen = [](const uri& u, asio::io_context& io) { return listen(u, io); };
   t.connect = connect_as_any_link<&connect>;

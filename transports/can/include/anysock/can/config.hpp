@@ -55,7 +55,7 @@ result<raw_config> parse_raw(const uri& u);
 result<raw_config> parse_raw_bridge(const uri& u);
 
 // Refuses a configuration in which a reply could match the request filter.
-result<bool> check_storm_safe(const uri& u, const raw_config& c);
+result<void> check_storm_safe(const uri& u, const raw_config& c);
 
 struct isotp_config {
   std::string interface_name;

@@ -1,4 +1,6 @@
-// Finding a CAN interface by name, with the one-line errors a user can act on.
+// Finding a CAN interface by name, with the one-line errors a user can act
+// on, and what the kernel says about a link's socket later: the interface
+// went down, frames were dropped.
 #pragma once
 
 #include <sys/socket.h>
@@ -58,7 +60,6 @@ class overflow_watch {
   // the kernel's own count (SO_MEMINFO), since drops after the last frame
   // read reach no message.
   void closing(int fd, const std::string& link);
-  std::uint64_t dropped() const { return dropped_; }
 
  private:
   std::uint32_t last_ = 0;  // the kernel's running count (wraps at 2^32)

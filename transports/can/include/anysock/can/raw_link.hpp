@@ -49,10 +49,6 @@ class raw_link {
   std::string peer() const { return peer_; }
   void close();
   const raw_config& config() const { return frames_.config(); }
-  // Frames the kernel dropped on this link's socket so far because its
-  // receive buffer was full (SO_RXQ_OVFL): logged as they happen
-  // (rate-limited) and in all when the link closes.
-  std::uint64_t kernel_dropped() const { return overflow_.dropped(); }
 
   // One data frame matching this link's filters; error frames and remote
   // requests are logged and skipped: an echo answers data.
@@ -208,7 +204,7 @@ class raw_link {
   std::unique_ptr<rx_batch> rx_;     // stable address across moves of the link
   bool one_thread_;  // how to wait: see async_receive
   down_watch down_;
-  overflow_watch overflow_;
+  overflow_watch overflow_;  // frames the kernel dropped: logged as they happen and in all at close
   // For messages, kept: a closed socket has no name, and the receive path
   // must not format one per frame.
   std::string interface_;

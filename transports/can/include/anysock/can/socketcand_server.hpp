@@ -64,7 +64,7 @@ struct server_config {
 };
 
 // One line for the first bus that is not a CAN interface that is up.
-result<bool> check_buses(const std::vector<std::string>& buses);
+result<void> check_buses(const std::vector<std::string>& buses);
 
 class server {
  public:
