@@ -6,13 +6,15 @@
 set -euo pipefail
 
 build_packages=(cmake make g++ pkg-config
-  libboost1.81-dev libspdlog-dev libfmt-dev libcli11-dev libbluetooth-dev)
+  libboost1.81-dev libspdlog-dev libfmt-dev libcli11-dev libbluetooth-dev libmosquitto-dev)
 # Real peers the tests run against, and GoogleTest. dpkg-dev: dpkg-shlibdeps,
 # which cpack needs to compute the .deb's Depends (tests/install).
 # liburing-dev: the io_uring reference responder of bench/kernel_suite.py.
-# clang-15 + libfuzzer-15-dev: the fuzz preset (tests/fuzz).
+# clang-15 + libfuzzer-15-dev: the fuzz preset (tests/fuzz). mosquitto,
+# mosquitto-clients, python3-paho-mqtt: the broker the mqtt:// tests start,
+# and peers on it.
 test_packages=(libgtest-dev libgmock-dev libbenchmark-dev socat netcat-openbsd python3 dpkg-dev liburing-dev
-  clang-15 libfuzzer-15-dev)
+  clang-15 libfuzzer-15-dev mosquitto mosquitto-clients python3-paho-mqtt)
 
 wanted=("${build_packages[@]}")
 [[ "${1:-}" == "--build" ]] || wanted+=("${test_packages[@]}")

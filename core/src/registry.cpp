@@ -13,6 +13,11 @@ std::string_view describe(message_kind k) {
   return "?";
 }
 
+payload_shape shape(const transport& t, const uri& u) {
+  if (t.shape_for) return t.shape_for(u);
+  return {t.carries, t.max_message};
+}
+
 result<listener_list> listen(const transport& t, const uri& u, asio::io_context& io, endpoint_use use) {
   if (use == endpoint_use::bridge && t.bridge_listen) return t.bridge_listen(u, io);
   return t.listen(u, io);

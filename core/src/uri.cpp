@@ -153,6 +153,21 @@ result<host_port> split_host_port(const uri& u, std::string_view example) {
   return hp;
 }
 
+result<host_port> split_host_port(const uri& u, std::string_view example, std::uint16_t default_port) {
+  if (u.authority.empty()) return bad(u.text, fmt::format("no server; write e.g. {}", example));
+  const std::string_view a = u.authority;
+  const bool has_port = a.back() != ']' && (a.front() == '[' ? a.find("]:") != std::string_view::npos
+                                                              : a.find(':') != std::string_view::npos);
+  uri with_port = u;
+  if (!has_port) with_port.authority += fmt::format(":{}", default_port);
+  auto hp = split_host_port(with_port, example);
+  if (!hp) return hp;
+  if (hp->port == 0)
+    return bad(u.text, fmt::format("port 0 names no server; leave it out for {} or write e.g. {}", default_port,
+                                   example));
+  return hp;
+}
+
 std::string join_host_port(std::string_view host, std::uint16_t port) {
   if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
   return fmt::format("{}:{}", host, port);

@@ -33,14 +33,15 @@ int bridge(const registry& reg, const bridge_args& a) {
   if ((*ta)->bridge_validate)
     if (auto ok = validate(**ta, *ua, endpoint_use::bridge); !ok) return fail(ok.err());
   if (auto ok = validate(**tb, *ub, endpoint_use::bridge); !ok) return fail(ok.err());
-  if (auto ok = check_bridgeable(*ua, (*ta)->carries, *ub, (*tb)->carries); !ok) return fail(ok.err());
+  const payload_shape sa = shape(**ta, *ua), sb = shape(**tb, *ub);
+  if (auto ok = check_bridgeable(*ua, sa.carries, *ub, sb.carries); !ok) return fail(ok.err());
 
   auto cfg = std::make_shared<bridge_config>();
   cfg->target = ub->text;
   cfg->once = a.once;
   cfg->queue_limit = a.queue;
-  cfg->a_max_message = (*ta)->max_message;
-  cfg->b_max_message = (*tb)->max_message;
+  cfg->a_max_message = sa.max_message;
+  cfg->b_max_message = sb.max_message;
   cfg->connect = [&reg, target = ub->text] {
     return connect(reg, target, std::chrono::seconds(10), endpoint_use::bridge);
   };
@@ -50,7 +51,7 @@ int bridge(const registry& reg, const bridge_args& a) {
   // opened on it hears every message, so two links of a listener A would
   // each get the other's replies. One at a time; the next is refused until
   // it ends. (A bus A yields one link anyway.)
-  if ((*ta)->carries == message_kind::bytes && (*tb)->carries != message_kind::bytes && listen_on.max_links != 1) {
+  if (sa.carries == message_kind::bytes && sb.carries != message_kind::bytes && listen_on.max_links != 1) {
     if (listen_on.max_links != 0)
       spdlog::warn("{} is a bus endpoint every link would share: --max-links {} lowered to 1", ub->text,
                    listen_on.max_links);

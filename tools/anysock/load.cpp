@@ -74,6 +74,7 @@ struct worker {
   load_totals totals;
   std::vector<std::unique_ptr<link_run>> links;
   std::size_t next_connect = 0;
+  std::size_t connectors = 0;  // running
 
   void fail(link_run& l, std::string why, bool mismatch) {
     if (l.closed) return;
@@ -101,6 +102,9 @@ struct worker {
       links.push_back(std::make_unique<link_run>(std::move(r).value(), id, st));
       st.open_links++;
     }
+    // A link may keep work of its own going (an MQTT client's keepalive), so
+    // the connect phase ends with the last connector, not with the work.
+    if (--connectors == 0) io.stop();
   }
 
   bool verify(link_run& l, const std::byte* p, std::size_t off, std::size_t n) {
@@ -301,9 +305,9 @@ struct worker {
   }
 
   void run(std::barrier<>& connected, std::barrier<>& finished) {
-    for (std::size_t i = 0; i < std::min(count, st.o.connect_window); ++i)
-      asio::co_spawn(io, connector(), asio::detached);
-    io.run();
+    connectors = std::min(count, st.o.connect_window);
+    for (std::size_t i = 0; i < connectors; ++i) asio::co_spawn(io, connector(), asio::detached);
+    if (connectors > 0) io.run();
     io.restart();
     totals.connected = links.size();
     st.connected += links.size();

@@ -26,6 +26,12 @@ inline const std::vector<std::string>& greeting_messages() {
   return m;
 }
 
+// What a bridge must know of a family's messages (bridge_config.hpp).
+struct payload_shape {
+  message_kind carries = message_kind::bytes;
+  std::size_t max_message = 0;
+};
+
 struct transport {
   std::string scheme;           // "tcp"
   std::string summary;          // one line for --help
@@ -62,7 +68,13 @@ struct transport {
   std::function<asio::awaitable<result<std::unique_ptr<any_link>>>(const uri&, asio::any_io_executor)>
       bridge_connect;
   std::function<result<void>(const uri&)> bridge_validate;
+  // Optional: carries and max_message for one URI, where an option decides
+  // them (mqtt://...?kind=messages carries ISO-TP-sized messages, not frames).
+  std::function<payload_shape(const uri&)> shape_for;
 };
+
+// What the URI's messages are: shape_for's answer, else carries and max_message.
+payload_shape shape(const transport& t, const uri& u);
 
 // Adapters from a transport's own functions to the hooks above, so that a
 // registration is one line per hook.

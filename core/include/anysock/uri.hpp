@@ -50,6 +50,10 @@ struct host_port {
 // "[v6]:port", "v4:port" or "name:port". `example` completes the hint in
 // error messages (e.g. "tcp://[::1]:50007").
 result<host_port> split_host_port(const uri& u, std::string_view example);
+// The same where the port may be left out (a protocol's well-known port:
+// socketcand's 29536, MQTT's 1883); port 0 is refused, since a client
+// names a server.
+result<host_port> split_host_port(const uri& u, std::string_view example, std::uint16_t default_port);
 
 // Inverse of split_host_port: brackets an IPv6 literal.
 std::string join_host_port(std::string_view host, std::uint16_t port);

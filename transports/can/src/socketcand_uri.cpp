@@ -8,17 +8,9 @@ namespace anysock::can::socketcand {
 
 result<remote> parse_remote(const uri& u, bool bridge) {
   const std::string example = "socketcand://127.0.0.1:29536/can0";
-  if (u.authority.empty()) return error{make_error_code(errc::bad_uri), fmt::format("{}: no server; write e.g. {}", u.text, example)};
   remote r;
-  // The port may be left out: socketcand's own.
-  uri with_port = u;
-  const bool has_port = u.authority.back() != ']' &&
-                        (u.authority.front() == '[' ? u.authority.find("]:") != std::string::npos
-                                                    : u.authority.find(':') != std::string::npos);
-  if (!has_port) with_port.authority += fmt::format(":{}", default_port);
-  auto hp = split_host_port(with_port, example);
+  auto hp = split_host_port(u, example, default_port);  // the port may be left out: socketcand's own
   if (!hp) return hp.err();
-  if (hp->port == 0) return error{make_error_code(errc::bad_uri), fmt::format("{}: port 0 names no server; socketcand's is {}", u.text, default_port)};
   r.host = hp->host;
   r.port = hp->port;
   r.bus = u.path.empty() ? std::string() : u.path.substr(1);

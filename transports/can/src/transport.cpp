@@ -174,6 +174,7 @@ void register_transports(registry& r) {
   raw_t.bridge_listen = listen_raw_bridge;
   raw_t.bridge_connect = connect_raw_bridge;
   raw_t.bridge_validate = validate_with<&parse_raw_bridge>;
+  register_mqtt(r, raw_t);
   r.add(std::move(raw_t));
 
   transport iso;
