@@ -28,16 +28,21 @@ struct bridge_process {
   bool started = false;
 
   static bridge_process start(const std::vector<std::string>& args, std::size_t listeners = 1, bool merged = true) {
+    return start_subcommand("bridge", args, listeners, merged);
+  }
+  // The same for another long-running subcommand (serve), to wait for its log.
+  static bridge_process start_subcommand(const std::string& sub, const std::vector<std::string>& args,
+                                         std::size_t listeners = 1, bool merged = true) {
     std::vector<std::string> argv;
-    if (merged) argv = {"sh", "-c", "exec \"$0\" bridge \"$@\" 2>&1", ANYSOCK_BINARY};
-    else argv = {ANYSOCK_BINARY, "bridge"};
+    if (merged) argv = {"sh", "-c", "exec \"$0\" " + sub + " \"$@\" 2>&1", ANYSOCK_BINARY};
+    else argv = {ANYSOCK_BINARY, sub};
     argv.insert(argv.end(), args.begin(), args.end());
     bridge_process b{child::spawn(argv), {}, {}, false};
     while (b.bound.size() < listeners) {
       auto line = b.proc.read_line(std::chrono::seconds(60));
       if (!line) {
         auto r = b.proc.wait(std::chrono::seconds(5));
-        ADD_FAILURE() << "anysock bridge did not start (exit " << r.exit_code << "): " << b.joined() << r.out << r.err;
+        ADD_FAILURE() << "anysock " << sub << " did not start (exit " << r.exit_code << "): " << b.joined() << r.out << r.err;
         return b;
       }
       b.log.push_back(*line);

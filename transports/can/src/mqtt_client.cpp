@@ -20,7 +20,7 @@ namespace {
 
 constexpr int max_in_flight = 20;        // qos=1: libmosquitto's own default send quota
 constexpr int reads_per_turn = 64;       // packets read before other handlers get a turn
-constexpr auto quick_loss = std::chrono::seconds(2);
+constexpr auto quick_loss = std::chrono::seconds(5);
 constexpr std::string_view online = "online", offline = "offline";
 
 std::string describe(int rc, int saved_errno) {
@@ -320,11 +320,26 @@ void client::lost(int rc) {
   detach();
   lost_why_ = describe(rc, saved);
   connack_.cancel();
-  if (rc == MQTT_RC_SESSION_TAKEN_OVER) {
+  // A broker closes the older connection when another client connects
+  // with its client ID: MQTT 5 may say so (reason 142), 2.0's mosquitto just
+  // closes it. A connection closed soon after it was accepted, three times in
+  // a row, is that fight (or a broker refusing what it is sent): stop with
+  // one line rather than take the session from each other forever.
+  if (was_connected && rc == MOSQ_ERR_CONN_LOST && std::chrono::steady_clock::now() - connected_at_ < quick_loss)
+    ++quick_losses_;
+  else if (was_connected)
+    quick_losses_ = 0;
+  if (rc == MQTT_RC_SESSION_TAKEN_OVER || quick_losses_ >= 3) {
     failure = make_error_code(std::errc::address_in_use);
-    spdlog::error("{}: another client connected to the broker as node '{}' and took this one's session; give "
+    spdlog::error("{}: {}: another client connected to the broker as node '{}' and took this one's session; give "
                   "each process its own node= (the two would take it from each other forever)",
-                  name_, config_.node);
+                  name_,
+                  rc == MQTT_RC_SESSION_TAKEN_OVER
+                      ? std::string("the broker says the session was taken over")
+                      : fmt::format("the broker closed this connection {} times within {} s of accepting it",
+                                    quick_losses_, quick_loss.count()),
+                  config_.node);
+    tx_.clear();
     arrived.cancel();
     room.cancel();
     return;
@@ -336,14 +351,6 @@ void client::lost(int rc) {
     room.cancel();
   }
   in_flight_ = 0;
-  if (std::chrono::steady_clock::now() - connected_at_ < quick_loss) {
-    if (++quick_losses_ == 3)
-      spdlog::warn("{}: the broker closed this connection three times within {} s of accepting it: another "
-                   "client may use node '{}'; give each process its own node=",
-                   name_, quick_loss.count(), config_.node);
-  } else {
-    quick_losses_ = 0;
-  }
   if (reconnecting_) return;
   spdlog::warn("{}: lost the broker ({}); reconnecting, every 1 s to 30 s", name_, lost_why_);
   asio::co_spawn(ex_, reconnect(), asio::detached);

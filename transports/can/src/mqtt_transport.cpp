@@ -51,7 +51,10 @@ void register_mqtt(registry& r, const transport& can) {
   t.options_help = "node=ID, qos=0|1, expiry=S, format=bin|candump, version=5|3.1.1, kind=frames|messages, "
                    "keepalive=S; rx=, tx=, fd= as for can://";
   t.validate = validate_mqtt;
-  t.listen = [](const uri& u, asio::io_context& io) { return listen_mqtt_as(u, io, link_role::responder); };
+  t.listen = [](const uri& u, asio::io_context& io) -> result<listener_list> {
+    if (auto ok = validate_mqtt(u); !ok) return ok.err();
+    return listen_mqtt_as(u, io, link_role::responder);
+  };
   t.connect = connect_mqtt_as<link_role::client>;
   t.parse_message = [p = can.parse_message](const uri& u, std::string_view text) {
     return p(mqtt::frames_uri(u), text);

@@ -114,7 +114,7 @@ class client : public std::enable_shared_from_this<client> {
   int connack_rc_ = -1;        // CONNACK's reason, -1 while none came
   std::string lost_why_;       // why the connection went, for the connect that waits
   std::chrono::steady_clock::time_point connected_at_{};
-  int quick_losses_ = 0;       // 3.1.1: connections the broker closed soon after CONNACK
+  int quick_losses_ = 0;       // connections in a row the broker closed soon after CONNACK
   int in_flight_ = 0;          // qos=1: PUBLISHes not yet acknowledged
   std::deque<payload> rx_;
   std::deque<std::string> tx_;
