@@ -92,7 +92,8 @@ result<payload> decode(std::span<const std::uint8_t> b, payload_format format) {
     return bad(fmt::format("ID 0x{:X} is over 7FF without the extended flag", id & CAN_EFF_MASK));
   if (f.remote()) {
     if (f.fd) return bad("a remote request cannot be a CAN FD frame");
-    if (n != 0 || b[3] > CAN_MAX_DLEN) return bad("a remote request carries no data and asks for 0..8 bytes");
+    if (n != 0 || b[3] > CAN_MAX_DLEN || b[2] != 0)
+      return bad("a remote request carries no data, no DLC 9..15, and asks for 0..8 bytes");
     f.len = b[3];
     return p;
   }
