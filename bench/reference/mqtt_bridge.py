@@ -32,7 +32,7 @@ client.on_message = on_message
 client.on_connect = lambda c, u, f, rc: c.subscribe(prefix + "+")
 client.connect(host, port)
 client.loop_start()
-print("bridging", flush=True)
+print(f"listening can://{ifc} <-> mqtt://{host}:{port}/{bus_topic}", flush=True)
 for m in bus:
     ident = m.arbitration_id | (0x80000000 if m.is_extended_id else 0) | (0x40000000 if m.is_remote_frame else 0)
     flags = (1 if m.is_fd else 0) | (2 if m.bitrate_switch else 0)
