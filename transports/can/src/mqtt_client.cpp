@@ -56,7 +56,7 @@ client::client(bus_config c, asio::any_io_executor ex, struct mosquitto* m)
       name_(fmt::format("mqtt bus {} at {} as node {}", config_.bus, config_.broker(), config_.node)),
       frame_topic_(config_.frame_topic()), status_topic_(config_.status_topic()),
       frame_prefix_(config_.bus + "/f/"), ex_(ex), mosq_(m), socket_(ex), misc_(ex), connack_(ex), retry_(ex),
-      resolver_(ex) {
+      resolver_(ex), batch_(frame_topic_, config_.version == 5) {
   mosquitto_user_data_set(mosq_, this);
   if (config_.qos == 1 && config_.version == 5)
     mosquitto_property_add_int32(&expiry_, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, config_.expiry);
@@ -200,6 +200,7 @@ void client::wait_writable() {
                          mosquitto_loop_write(self->mosq_, 1);
                          if (now != self->generation_) return;  // lost: on_disconnect ran
                        }
+                       self->write_batch();
                        self->flush();
                      });
 }
@@ -226,7 +227,9 @@ void client::on_readable() {
 void client::tick() {
   ticking_ = false;
   if (closing_ || !mosq_ || !socket_.is_open()) return;
-  mosquitto_loop_misc(mosq_);  // keepalive: PINGREQ, and the loss of a broker that went silent
+  // Keepalive: PINGREQ, and the loss of a broker that went silent; not into
+  // a batch written in part (the next tick does it).
+  if (batch_.empty()) mosquitto_loop_misc(mosq_);
   if (!socket_.is_open()) return;
   if (mosquitto_want_write(mosq_)) wait_writable();
   ticking_ = true;
@@ -248,6 +251,22 @@ bool client::publish(std::string bytes) {
                    counters_.offline_dropped);
     return true;
   }
+  if (config_.qos == 0) {
+    if (!batch_.add(bytes)) return false;
+    ++counters_.published;
+    // The first frame of a handler's turn goes at once (a lone request waits
+    // for nothing); what the same turn adds after it goes in one write when
+    // the turn is over.
+    if (!batch_posted_) {
+      batch_posted_ = true;
+      write_batch();
+      asio::post(ex_, [self = shared_from_this()] {
+        self->batch_posted_ = false;
+        self->write_batch();
+      });
+    }
+    return true;
+  }
   if (tx_.empty() && !mosquitto_want_write(mosq_) && in_flight_ < max_in_flight) {
     publish_now(bytes);
     return true;
@@ -256,6 +275,17 @@ bool client::publish(std::string bytes) {
   tx_.push_back(std::move(bytes));
   if (mosquitto_want_write(mosq_)) wait_writable();
   return true;
+}
+
+// The batch goes out once libmosquitto's own output is written whole.
+void client::write_batch() {
+  if (!connected_ || batch_.empty()) return;
+  if (mosquitto_want_write(mosq_)) return wait_writable();
+  const std::size_t before = batch_.waiting();
+  if (!batch_.write_to(mosquitto_socket(mosq_)))
+    return;  // the connection is going: the read that notices it reconnects and counts the batch
+  if (!batch_.empty()) wait_writable();
+  if (batch_.waiting() < before) room.cancel();
 }
 
 bool client::publish_now(const std::string& bytes) {
@@ -340,14 +370,16 @@ void client::lost(int rc) {
                                     quick_losses_, quick_loss.count()),
                   config_.node);
     tx_.clear();
+    batch_.clear();
     arrived.cancel();
     room.cancel();
     return;
   }
   if (closing_ || !was_connected) return;  // a connect in progress says why
-  if (!tx_.empty()) {
-    counters_.offline_dropped += tx_.size();
+  if (!tx_.empty() || !batch_.empty()) {
+    counters_.offline_dropped += tx_.size() + batch_.waiting();
     tx_.clear();
+    batch_.clear();
     room.cancel();
   }
   in_flight_ = 0;
@@ -384,7 +416,11 @@ void client::close() {
   misc_.cancel();
   connack_.cancel();
   resolver_.cancel();
-  if (connected_) {
+  write_batch();
+  if (!batch_.empty()) {  // the broker is not reading: leave, and its Will says offline
+    counters_.offline_dropped += batch_.waiting();
+    batch_.clear();
+  } else if (connected_) {
     mosquitto_publish_v5(mosq_, nullptr, status_topic_.c_str(), static_cast<int>(offline.size()), offline.data(), 1,
                          true, nullptr);
     mosquitto_disconnect_v5(mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);

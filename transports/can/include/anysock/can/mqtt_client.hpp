@@ -7,8 +7,9 @@
 // said once per outage.
 //
 // What arrives on the bus's topics is decoded at once into a bounded queue;
-// what is published goes straight to the socket while it takes it, else into
-// a bounded queue written as it drains. Whatever either queue had to drop,
+// QoS 0 frames are batched into one write per handler (mqtt_batch.hpp), QoS 1
+// ones go through libmosquitto (packet IDs, acknowledgements) and wait in a
+// bounded queue while the socket is full. Whatever either queue had to drop,
 // and what came malformed, is counted, logged (rate-limited) and summed up
 // when the connection ends.
 #pragma once
@@ -24,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "anysock/can/mqtt_batch.hpp"
 #include "anysock/can/mqtt_uri.hpp"
 #include "anysock/link.hpp"
 #include "anysock/log.hpp"
@@ -61,8 +63,9 @@ class client : public std::enable_shared_from_this<client> {
 
   // A decoded payload from another node, else nullopt.
   std::optional<payload> take();
-  // Queues or writes a payload; false when tx_limit wait already (then wait
-  // on `room`). While the broker is unreachable it is dropped and counted.
+  // Queues or writes a payload; false when the batch or tx_limit is full
+  // (then wait on `room`). While the broker is unreachable it is dropped and
+  // counted.
   bool publish(std::string bytes);
   // Publishes `offline` on the status topic and disconnects.
   void close();
@@ -85,6 +88,7 @@ class client : public std::enable_shared_from_this<client> {
   void on_readable();
   void tick();
   void flush();
+  void write_batch();
   bool publish_now(const std::string& bytes);
   void lost(int rc);
   asio::awaitable<void> reconnect();
@@ -117,7 +121,9 @@ class client : public std::enable_shared_from_this<client> {
   int quick_losses_ = 0;       // connections in a row the broker closed soon after CONNACK
   int in_flight_ = 0;          // qos=1: PUBLISHes not yet acknowledged
   std::deque<payload> rx_;
-  std::deque<std::string> tx_;
+  std::deque<std::string> tx_;  // qos=1
+  publish_batch batch_;          // qos=0
+  bool batch_posted_ = false;    // write_batch is posted
   client_counters counters_;
   rate_limited malformed_log_, drop_log_;
 };
