@@ -38,24 +38,6 @@ child subscribe(const mosquitto_broker& b, const std::string& topic, int count, 
 // Gives a subscriber time to subscribe before the publish it must see.
 void settle() { std::this_thread::sleep_for(500ms); }
 
-process_result publish_file(const mosquitto_broker& b, const std::string& topic, const std::string& bytes) {
-  char path[] = "/tmp/anysock-mqtt-payload-XXXXXX";
-  const int fd = mkstemp(path);
-  close(fd);
-  std::ofstream(path, std::ios::binary) << bytes;
-  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.port()), "-t", topic, "-f", path}, 10s);
-  unlink(path);
-  return r;
-}
-
-// The documented binary payload: version 1, flags, DLC fields, ID, time, data.
-std::string bin_frame(std::uint32_t id, const std::string& data, std::uint8_t flags = 0) {
-  std::string p{char(1), char(flags), char(0), char(0)};
-  for (int i = 3; i >= 0; --i) p.push_back(char((id >> (8 * i)) & 0xFF));
-  p += std::string(8, '\0');
-  return p + data;
-}
-
 TEST(MqttEcho, SendAndBenchAreAnsweredOnMqtt5And311) {
   for (std::string version : {"5", "3.1.1"}) {
     SCOPED_TRACE("MQTT " + version);

@@ -28,22 +28,6 @@ child subscribe(const mosquitto_broker& b, const std::string& topic, int count, 
                        "%t %x", "-C", std::to_string(count), "-W", std::to_string(wait_s)});
 }
 
-process_result publish_file(const mosquitto_broker& b, const std::string& topic, const std::string& bytes) {
-  char path[] = "/tmp/anysock-mqtt-payload-XXXXXX";
-  const int fd = mkstemp(path);
-  close(fd);
-  std::ofstream(path, std::ios::binary) << bytes;
-  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.port()), "-t", topic, "-f", path}, 30s);
-  unlink(path);
-  return r;
-}
-
-std::string bin_frame(std::uint32_t id, const std::string& data) {
-  std::string p{char(1), char(0), char(0), char(0)};
-  for (int i = 3; i >= 0; --i) p.push_back(char((id >> (8 * i)) & 0xFF));
-  return p + std::string(8, '\0') + data;
-}
-
 std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 TEST_F(MqttBridge, FramesReachTheTopicAndTheBusOnceAndNeverComeBack) {

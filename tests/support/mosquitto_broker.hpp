@@ -101,4 +101,24 @@ class mosquitto_broker {
   std::optional<child> proc_;
 };
 
+// mosquitto_pub -f: `bytes` published as one message on `topic`.
+inline process_result publish_file(const mosquitto_broker& b, const std::string& topic, const std::string& bytes) {
+  char path[] = "/tmp/anysock-mqtt-payload-XXXXXX";
+  const int fd = mkstemp(path);
+  close(fd);
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.port()), "-t", topic, "-f", path},
+               std::chrono::seconds(30));
+  unlink(path);
+  return r;
+}
+
+// A frame in the documented binary payload (docs/mqtt.md), written out by
+// hand as another publisher would: version 1, flags, DLC fields, ID, time 0.
+inline std::string bin_frame(std::uint32_t id, const std::string& data, std::uint8_t flags = 0) {
+  std::string p{char(1), char(flags), char(0), char(0)};
+  for (int i = 3; i >= 0; --i) p.push_back(char((id >> (8 * i)) & 0xFF));
+  return p + std::string(8, '\0') + data;
+}
+
 }  // namespace anysock::test
