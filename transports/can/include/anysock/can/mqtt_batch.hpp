@@ -1,8 +1,7 @@
 // QoS 0 frames framed here as MQTT PUBLISH packets and written in batches:
 // libmosquitto writes each PUBLISH with a system call of its own, and one
 // more to its wake-up socket pair, which is most of what a bridge spends on
-// a frame. What one handler publishes after its first frame goes out in one
-// write.
+// a frame. What one handler's turn publishes goes out in one write.
 //
 // The client writes a batch only at a packet boundary of libmosquitto's own
 // output (its want_write is false) and lets libmosquitto write only once the
