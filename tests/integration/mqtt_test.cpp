@@ -66,6 +66,21 @@ TEST(MqttEcho, SendAndBenchAreAnsweredOnMqtt5And311) {
   }
 }
 
+TEST(MqttEcho, QosOneWithAnExpiryIsAnsweredToo) {
+  mosquitto_broker broker;
+  auto serve = start_serve(broker.uri("fleet/q1") + "?node=resp&qos=1&expiry=5");
+  ASSERT_TRUE(serve.started);
+  const std::string client = broker.uri("fleet/q1") + "?node=cli&qos=1&expiry=5";
+  auto r = run_anysock({"send", client, "7E0#0A0B"}, 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("7E8   [2]  0A 0B"), std::string::npos) << r.out;
+  auto bench = run_anysock({"bench", "--json", "-n", "300", "-p", "8", "-s", "8", client}, 60s);
+  EXPECT_EQ(json_field(bench.out, "mismatches"), "0") << bench.out << bench.err;
+  EXPECT_EQ(json_field(bench.out, "lost"), "0") << bench.out;
+  auto end = serve.stop();
+  EXPECT_EQ(end.exit_code, 0) << end.out;
+}
+
 TEST(MqttPeers, MosquittoPubAndPahoFramesAreAnsweredOnce) {
   mosquitto_broker broker;
   auto serve = start_serve(broker.uri("fleet/bus") + "?node=resp");

@@ -63,10 +63,10 @@ client::client(bus_config c, asio::any_io_executor ex, struct mosquitto* m)
 }
 
 client::~client() {
-  if (!mosq_) return;
+  mosquitto_property_free_all(&expiry_);
+  if (!mosq_) return;  // moved_to took it
   detach();
   mosquitto_destroy(mosq_);  // closes its socket
-  mosquitto_property_free_all(&expiry_);
 }
 
 std::shared_ptr<client> client::moved_to(const asio::any_io_executor& ex) {
@@ -75,7 +75,6 @@ std::shared_ptr<client> client::moved_to(const asio::any_io_executor& ex) {
   n->connected_at_ = connected_at_;
   n->rx_ = std::move(rx_);
   n->counters_ = counters_;
-  std::swap(n->expiry_, expiry_);
   mosq_ = nullptr;
   closing_ = true;
   if (socket_.is_open()) socket_.release();
