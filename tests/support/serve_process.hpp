@@ -23,7 +23,10 @@ struct serve_process {
     argv.insert(argv.end(), args.begin(), args.end());
     serve_process s{child::spawn(argv), {}};
     for (std::size_t i = 0; i < listeners; ++i) {
-      auto line = s.proc.read_line(std::chrono::seconds(20));
+      // 60 s: the first start in an emulated guest pages the binary and its
+      // libraries (libmosquitto pulls in OpenSSL) in over 9p; under ASan that
+      // took longer than 20 s.
+      auto line = s.proc.read_line(std::chrono::seconds(60));
       if (!line || line->rfind("listening ", 0) != 0) {
         auto r = s.proc.wait(std::chrono::seconds(2));
         ADD_FAILURE() << "anysock serve did not start: " << r.err;
