@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "anysock/bluetooth/bluetooth.hpp"
 #include "anysock/client.hpp"
-#include "anysock/rfcomm/rfcomm.hpp"
 #include "anysock/server.hpp"
 #include "anysock/tcp/tcp.hpp"
 
@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   auto listen_uri = anysock::parse_uri(argv[1]);
   if (!listen_uri) return std::fprintf(stderr, "%s\n", listen_uri.err().message.c_str()), 2;
   anysock::registry transports;
-  anysock::rfcomm::register_transports(transports);
+  anysock::bluetooth::register_transports(transports);
 
   boost::asio::io_context io;
   auto listeners = anysock::tcp::listen(*listen_uri, io);

@@ -6,7 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 
-#include "anysock/rfcomm/rfcomm.hpp"
+#include "anysock/bluetooth/rfcomm.hpp"
 #include "anysock/server.hpp"
 
 int main(int argc, char** argv) {

@@ -4,11 +4,10 @@
 #include <cstdint>
 #include <string>
 
-#include "anysock/rfcomm/config.hpp"
+#include "anysock/bluetooth/rfcomm_uri.hpp"
 #include "fuzz_check.hpp"
 
 using namespace anysock;
-using anysock::rfcomm::operator==;
 
 namespace {
 

@@ -149,7 +149,7 @@ TEST(DebPackage, HasDependenciesAndRunsFromUnpackedRoot) {
   auto depends = field(deb, "Depends");
   for (auto lib : {"libspdlog1", "libfmt9", "libc6", "libstdc++6", "libgcc-s1"})
     EXPECT_NE(depends.find(lib), std::string::npos) << lib << " missing from Depends: " << depends;
-  for (auto dev : {"libboost1.81-dev", "libbluetooth-dev"})  // the rfcomm headers include <bluetooth/...>
+  for (auto dev : {"libboost1.81-dev", "libbluetooth-dev"})  // the bluetooth headers include <bluetooth/...>
     EXPECT_NE(field(dev_deb, "Depends").find(dev), std::string::npos) << dev;
 
   auto root = dir / "root";

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <optional>
 
-#include "anysock/rfcomm/rfcomm.hpp"
+#include "anysock/bluetooth/rfcomm.hpp"
 
 namespace {
 

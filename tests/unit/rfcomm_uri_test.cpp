@@ -2,8 +2,8 @@
 // them, without Bluetooth.
 #include <gtest/gtest.h>
 
-#include "anysock/rfcomm/config.hpp"
-#include "anysock/rfcomm/rfcomm.hpp"
+#include "anysock/bluetooth/rfcomm_uri.hpp"
+#include "anysock/bluetooth/rfcomm.hpp"
 
 namespace {
 
@@ -21,7 +21,7 @@ std::string error_of(std::string_view text, role r) {
   return s ? std::string("<no error>") : s.err().message;
 }
 
-TEST(RfcommAddress, ParsesSixHexBytesAndStoresThemLittleEndian) {
+TEST(BluetoothAddress, ParsesSixHexBytesAndStoresThemLittleEndian) {
   auto a = parse_address("00:1A:7d:DA:71:13");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->b[0], 0x13);
@@ -29,7 +29,7 @@ TEST(RfcommAddress, ParsesSixHexBytesAndStoresThemLittleEndian) {
   EXPECT_EQ(format_address(*a), "00:1A:7D:DA:71:13");
 }
 
-TEST(RfcommAddress, RejectsWhatStr2baWouldTakeSilently) {
+TEST(BluetoothAddress, RejectsWhatStr2baWouldTakeSilently) {
   for (auto bad : {"1:2", "00:1A:7D:DA:71", "00:1A:7D:DA:71:1", "00:1A:7D:DA:71:13:", "00-1A-7D-DA-71-13",
                    "00:1A:7D:DA:71:1G", "0:01A:7D:DA:71:13", ""})
     EXPECT_FALSE(parse_address(bad)) << bad;

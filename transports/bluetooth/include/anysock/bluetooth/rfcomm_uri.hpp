@@ -9,17 +9,15 @@
 #include <string_view>
 
 #include "anysock/error.hpp"
-#include "anysock/rfcomm/protocol.hpp"
+#include "anysock/bluetooth/address.hpp"
+#include "anysock/bluetooth/rfcomm_protocol.hpp"
 #include "anysock/uri.hpp"
 
 namespace anysock::rfcomm {
 
-// "00:1A:7D:DA:71:13" exactly: six two-digit hex bytes. BlueZ's str2ba
-// accepts nearly anything (it reads "1:2" as 00:00:00:00:02:01), so this
-// checks the shape itself.
-std::optional<bdaddr_t> parse_address(std::string_view text);
-// Upper-case "00:1A:7D:DA:71:13", as hciconfig and bluetoothctl print it.
-std::string format_address(const bdaddr_t& a);
+using bluetooth::any_address;
+using bluetooth::format_address;
+using bluetooth::parse_address;
 
 // A service class UUID for SDP: a 16-bit one (0x1101 is the Serial Port
 // Profile) or a full 128-bit one. A 128-bit UUID on the Bluetooth base UUID

@@ -1,4 +1,4 @@
-#include "anysock/rfcomm/config.hpp"
+#include "anysock/bluetooth/rfcomm_uri.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,18 +9,13 @@
 namespace anysock::rfcomm {
 namespace {
 
+using bluetooth::is_adapter_name;
+
 constexpr std::string_view client_example = "rfcomm://00:1A:7D:DA:71:13:5";
 constexpr std::string_view server_example = "rfcomm://hci0:5";
 
 // The Bluetooth base UUID, 0000xxxx-0000-1000-8000-00805F9B34FB.
 constexpr std::array<std::uint8_t, 16> base_uuid{0, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0x80, 0x5F, 0x9B, 0x34, 0xFB};
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -30,11 +25,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     if (at == std::string_view::npos) return out;
     s = s.substr(at + 1);
   }
-}
-
-bool is_adapter_name(std::string_view s) {
-  return s.size() > 3 && s.substr(0, 3) == "hci" &&
-         std::all_of(s.begin() + 3, s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 error bad_uri(const uri& u, std::string what) {
@@ -62,12 +52,9 @@ result<void> read_options(const uri& u, role r, endpoint_spec& spec) {
                                  : check_options(u, {"sec", "lm", "uuid", "name", "adapter"});
   if (!known) return known.err();
   if (auto sec = u.option("sec")) {
-    static constexpr std::pair<std::string_view, std::uint8_t> levels[] = {
-        {"low", BT_SECURITY_LOW}, {"medium", BT_SECURITY_MEDIUM}, {"high", BT_SECURITY_HIGH}, {"fips", BT_SECURITY_FIPS}};
-    for (const auto& [name, level] : levels)
-      if (*sec == name) spec.security = level;
+    spec.security = bluetooth::parse_security(*sec);
     if (!spec.security)
-      return bad_option(u, fmt::format("sec={} is not a security level: low, medium, high or fips", *sec));
+      return bad_option(u, fmt::format("sec={} is not a security level: {}", *sec, bluetooth::security_levels));
   }
   if (auto lm = u.option("lm")) {
     static constexpr std::pair<std::string_view, std::uint32_t> bits[] = {
@@ -106,28 +93,12 @@ result<void> read_options(const uri& u, role r, endpoint_spec& spec) {
 
 }  // namespace
 
-std::optional<bdaddr_t> parse_address(std::string_view text) {
-  if (text.size() != 17) return std::nullopt;
-  bdaddr_t a{};
-  for (int i = 0; i < 6; ++i) {
-    const char* p = text.data() + i * 3;
-    int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
-    if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':')) return std::nullopt;
-    a.b[5 - i] = static_cast<std::uint8_t>(hi * 16 + lo);  // BlueZ stores it little-endian
-  }
-  return a;
-}
-
-std::string format_address(const bdaddr_t& a) {
-  return fmt::format("{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", a.b[5], a.b[4], a.b[3], a.b[2], a.b[1], a.b[0]);
-}
-
 std::optional<service_uuid> parse_uuid(std::string_view text) {
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
   std::string hex;
   for (char c : text) {
     if (c == '-') continue;
-    if (hex_digit(c) < 0) return std::nullopt;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
     hex += c;
   }
   // Dashes only where a 128-bit UUID has them (8-4-4-4-12).
@@ -141,7 +112,7 @@ std::optional<service_uuid> parse_uuid(std::string_view text) {
   }
   if (hex.size() != 32) return std::nullopt;
   for (std::size_t i = 0; i < 16; ++i)
-    u.bytes[i] = static_cast<std::uint8_t>(hex_digit(hex[2 * i]) * 16 + hex_digit(hex[2 * i + 1]));
+    std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, u.bytes[i], 16);
   if (u.bytes[0] == 0 && u.bytes[1] == 0 && std::equal(u.bytes.begin() + 4, u.bytes.end(), base_uuid.begin() + 4)) {
     u.short_value = static_cast<std::uint16_t>(u.bytes[2] << 8 | u.bytes[3]);
     u.bytes = {};

@@ -1,4 +1,4 @@
-#include "anysock/rfcomm/adapter.hpp"
+#include "anysock/bluetooth/adapter.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <memory>
 
-namespace anysock::rfcomm {
+namespace anysock::bluetooth {
 namespace {
 
 error_code errno_code(int e) { return {e, boost::system::system_category()}; }
@@ -37,7 +37,7 @@ std::string power_on_hint(const adapter_info& a) {
 
 result<std::vector<adapter_info>> list_adapters(const uri& u) {
   int ctl = ::socket(AF_BLUETOOTH, SOCK_RAW | SOCK_CLOEXEC, BTPROTO_HCI);
-  if (ctl < 0) return socket_error(u, errno_code(errno));
+  if (ctl < 0) return socket_error(u, errno_code(errno), "HCI sockets", "bluetooth");
   std::unique_ptr<int, void (*)(int*)> guard(&ctl, [](int* fd) { ::close(*fd); });
 
   // hci_dev_list_req ends in a zero-length array: room for HCI_MAX_DEV behind it.
@@ -88,59 +88,14 @@ result<bdaddr_t> local_adapter(const uri& u, const std::string& which) {
                                    address ? "has address " : "is named ", which, describe(*all)));
 }
 
-error socket_error(const uri& u, const error_code& ec) {
+error socket_error(const uri& u, const error_code& ec, std::string_view protocol, std::string_view module) {
   if (ec == boost::asio::error::address_family_not_supported)
     return {ec, fmt::format("{}: this kernel has no Bluetooth sockets (AF_BLUETOOTH): sudo modprobe bluetooth "
-                            "rfcomm — or run where Bluetooth exists (containers and WSL usually lack it)",
-                            u.text)};
+                            "{} — or run where Bluetooth exists (containers and WSL usually lack it)",
+                            u.text, module)};
   if (ec.value() == EPROTONOSUPPORT)
-    return {ec, fmt::format("{}: this kernel has Bluetooth but no RFCOMM: sudo modprobe rfcomm", u.text)};
+    return {ec, fmt::format("{}: this kernel has Bluetooth but no {}: sudo modprobe {}", u.text, protocol, module)};
   return {ec, fmt::format("{}: cannot open a Bluetooth socket: {}", u.text, ec.message())};
 }
 
-error connect_error(const uri& u, const error_code& ec, const std::string& remote, int channel) {
-  std::string what;
-  const std::string where = channel > 0 ? fmt::format("{} channel {}", remote, channel) : remote;
-  switch (ec.value()) {
-    case ECONNREFUSED:
-      // RFCOMM also answers a failed security check with a refusal.
-      what = channel > 0 ? fmt::format("{} refused channel {}: nothing listens there (is the echo server running? "
-                                       "sdptool browse {} lists its channels), or the link failed its security "
-                                       "check (pairing: bluetoothctl pair {})",
-                                       remote, channel, remote, remote)
-                         : fmt::format("{} has no SDP server to ask for the channel (no bluetoothd there?); give "
-                                       "the channel: rfcomm://{}:CH", remote, remote);
-      break;
-    case EHOSTDOWN:
-    case ETIMEDOUT:
-      what = fmt::format("{} did not answer the page ({}): the device is out of range, off, or not connectable "
-                         "(on it: bluetoothctl discoverable on, or hciconfig hciN piscan)", remote, ec.message());
-      break;
-    case EHOSTUNREACH:
-    case ENETDOWN:
-    case ENODEV:
-      what = fmt::format("no Bluetooth adapter that is up can reach {} ({}); bluetoothctl power on", remote,
-                         ec.message());
-      break;
-    case EBUSY:
-      what = fmt::format("a link from this adapter to {} is already open: RFCOMM allows one link per channel "
-                         "between two devices", where);
-      break;
-    case EACCES:
-    case EPERM:
-      what = fmt::format("authentication with {} failed ({}): if the two devices were paired before, one side "
-                         "may have forgotten it: bluetoothctl remove {} (and remove this machine on the device), "
-                         "then pair again (bluetoothctl pair {}); a device that demands pairing needs that too",
-                         remote, ec.message(), remote, remote);
-      break;
-    case ECONNRESET:
-      what = fmt::format("{} dropped the connection before it was up ({}): if it asks for pairing, pair first "
-                         "(bluetoothctl pair {}) or lower sec=", where, ec.message(), remote);
-      break;
-    default:
-      what = fmt::format("cannot connect to {}: {}", where, ec.message());
-  }
-  return {ec, fmt::format("{}: {}", u.text, what)};
-}
-
-}  // namespace anysock::rfcomm
+}  // namespace anysock::bluetooth

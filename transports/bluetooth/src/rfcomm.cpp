@@ -1,4 +1,4 @@
-#include "anysock/rfcomm/rfcomm.hpp"
+#include "anysock/bluetooth/rfcomm.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -8,11 +8,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "anysock/rfcomm/adapter.hpp"
-#include "anysock/rfcomm/sdp.hpp"
+#include "anysock/bluetooth/adapter.hpp"
+#include "anysock/bluetooth/sdp.hpp"
 
 namespace anysock::rfcomm {
 namespace {
+
+using bluetooth::list_adapters;
+using bluetooth::local_adapter;
+
+error socket_error(const uri& u, const error_code& ec) { return bluetooth::socket_error(u, ec, "RFCOMM", "rfcomm"); }
 
 // Sets the security level and link mode the URI asks for (sec=, lm=).
 template <class Socket>
@@ -206,6 +211,49 @@ transport make_transport() {
   return t;
 }
 
-void register_transports(registry& r) { r.add(make_transport()); }
+error connect_error(const uri& u, const error_code& ec, const std::string& remote, int channel) {
+  std::string what;
+  const std::string where = channel > 0 ? fmt::format("{} channel {}", remote, channel) : remote;
+  switch (ec.value()) {
+    case ECONNREFUSED:
+      // RFCOMM also answers a failed security check with a refusal.
+      what = channel > 0 ? fmt::format("{} refused channel {}: nothing listens there (is the echo server running? "
+                                       "sdptool browse {} lists its channels), or the link failed its security "
+                                       "check (pairing: bluetoothctl pair {})",
+                                       remote, channel, remote, remote)
+                         : fmt::format("{} has no SDP server to ask for the channel (no bluetoothd there?); give "
+                                       "the channel: rfcomm://{}:CH", remote, remote);
+      break;
+    case EHOSTDOWN:
+    case ETIMEDOUT:
+      what = fmt::format("{} did not answer the page ({}): the device is out of range, off, or not connectable "
+                         "(on it: bluetoothctl discoverable on, or hciconfig hciN piscan)", remote, ec.message());
+      break;
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case ENODEV:
+      what = fmt::format("no Bluetooth adapter that is up can reach {} ({}); bluetoothctl power on", remote,
+                         ec.message());
+      break;
+    case EBUSY:
+      what = fmt::format("a link from this adapter to {} is already open: RFCOMM allows one link per channel "
+                         "between two devices", where);
+      break;
+    case EACCES:
+    case EPERM:
+      what = fmt::format("authentication with {} failed ({}): if the two devices were paired before, one side "
+                         "may have forgotten it: bluetoothctl remove {} (and remove this machine on the device), "
+                         "then pair again (bluetoothctl pair {}); a device that demands pairing needs that too",
+                         remote, ec.message(), remote, remote);
+      break;
+    case ECONNRESET:
+      what = fmt::format("{} dropped the connection before it was up ({}): if it asks for pairing, pair first "
+                         "(bluetoothctl pair {}) or lower sec=", where, ec.message(), remote);
+      break;
+    default:
+      what = fmt::format("cannot connect to {}: {}", where, ec.message());
+  }
+  return {ec, fmt::format("{}: {}", u.text, what)};
+}
 
 }  // namespace anysock::rfcomm

@@ -1,16 +1,17 @@
 // Local Bluetooth adapters (HCI devices) and the one-line errors a user can
-// act on: no adapter, adapter down, no Bluetooth in this kernel, and what a
-// failed connect means.
+// act on: no adapter, adapter down, no Bluetooth in this kernel.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "anysock/error.hpp"
 #include "anysock/link.hpp"
-#include "anysock/rfcomm/config.hpp"
+#include "anysock/bluetooth/address.hpp"
+#include "anysock/uri.hpp"
 
-namespace anysock::rfcomm {
+namespace anysock::bluetooth {
 
 struct adapter_info {
   int id = -1;
@@ -27,10 +28,8 @@ result<std::vector<adapter_info>> list_adapters(const uri& u);
 // adapter or it is down (any: when none is up).
 result<bdaddr_t> local_adapter(const uri& u, const std::string& name_or_address);
 
-// The error for a socket() that failed: most often, no AF_BLUETOOTH here.
-error socket_error(const uri& u, const error_code& ec);
+// The error for a socket() that failed: most often, no AF_BLUETOOTH here;
+// EPROTONOSUPPORT: Bluetooth without `protocol` (its kernel module `module`).
+error socket_error(const uri& u, const error_code& ec, std::string_view protocol, std::string_view module);
 
-// What a failed RFCOMM (or SDP) connect to `remote` means, in one line.
-error connect_error(const uri& u, const error_code& ec, const std::string& remote, int channel);
-
-}  // namespace anysock::rfcomm
+}  // namespace anysock::bluetooth

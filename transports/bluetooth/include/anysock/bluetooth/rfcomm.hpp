@@ -13,8 +13,8 @@
 #include "anysock/link.hpp"
 #include "anysock/registry.hpp"
 #include "anysock/stream_link.hpp"
-#include "anysock/rfcomm/config.hpp"
-#include "anysock/rfcomm/protocol.hpp"
+#include "anysock/bluetooth/rfcomm_protocol.hpp"
+#include "anysock/bluetooth/rfcomm_uri.hpp"
 
 namespace anysock::rfcomm {
 
@@ -72,7 +72,7 @@ result<listener_list> listen(const uri& u, asio::io_context& io);
 // Connects to ADDR:CH, or to the channel SDP names for the service UUID.
 asio::awaitable<result<link>> connect(const uri& u, asio::any_io_executor ex);
 
+// The rfcomm:// scheme (bluetooth.hpp registers it).
 transport make_transport();
-void register_transports(registry& r);
 
 }  // namespace anysock::rfcomm

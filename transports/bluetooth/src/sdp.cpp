@@ -1,4 +1,4 @@
-#include "anysock/rfcomm/sdp.hpp"
+#include "anysock/bluetooth/sdp.hpp"
 
 #include <sys/socket.h>
 #include <bluetooth/sdp.h>
@@ -15,10 +15,12 @@
 #include <spdlog/spdlog.h>
 #include <vector>
 
-#include "anysock/rfcomm/adapter.hpp"
+#include "anysock/bluetooth/adapter.hpp"
 
 namespace anysock::rfcomm {
 namespace {
+
+using bluetooth::local_address;
 
 error_code errno_code(int e) { return {e, boost::system::system_category()}; }
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "anysock/link.hpp"
-#include "anysock/rfcomm/config.hpp"
+#include "anysock/bluetooth/rfcomm_uri.hpp"
 
 namespace anysock::rfcomm {
 
@@ -41,5 +41,9 @@ struct found_service {
 asio::awaitable<result<found_service>> find_service(const uri& u, asio::any_io_executor ex, const bdaddr_t& local,
                                                     const bdaddr_t& remote, const service_uuid& uuid,
                                                     const std::optional<std::string>& name);
+
+// What a failed RFCOMM (or SDP: channel 0) connect to `remote` means, in one
+// line.
+error connect_error(const uri& u, const error_code& ec, const std::string& remote, int channel);
 
 }  // namespace anysock::rfcomm

@@ -10,18 +10,12 @@
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
 #include <cstdint>
-#include <cstring>
 
+#include "anysock/bluetooth/address.hpp"
+#include "anysock/bluetooth/security.hpp"
 #include "anysock/socket_option.hpp"
 
 namespace anysock::rfcomm {
-
-// BlueZ's BDADDR_ANY / BDADDR_LOCAL are C compound literals, which C++ cannot
-// take the address of; these are the same values.
-inline constexpr bdaddr_t any_address{};
-inline constexpr bdaddr_t local_address{{0, 0, 0, 0xff, 0xff, 0xff}};
-
-inline bool operator==(const bdaddr_t& a, const bdaddr_t& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // RFCOMM channels (server channels) are 1-30; 0 in a bind means "pick a free
 // one at listen()".
@@ -78,17 +72,7 @@ inline rfcomm endpoint::protocol() const { return rfcomm(); }
 // Socket options in Asio's GettableSocketOption/SettableSocketOption shape.
 using anysock::value_option;
 
-// BT_SECURITY: the level the link must reach before data flows. LOW: none
-// (no pairing); MEDIUM: paired and encrypted, "Just Works" keys allowed;
-// HIGH: a key from authenticated pairing (PIN or passkey: MITM protection);
-// FIPS: Secure Connections (P-256, AES-CCM) only. Accepted sockets inherit
-// the listener's level.
-class security_level : public value_option<SOL_BLUETOOTH, BT_SECURITY, bt_security> {
- public:
-  security_level() = default;
-  explicit security_level(std::uint8_t level) : value_option(bt_security{level, 0}) {}
-  std::uint8_t security() const { return value().level; }
-};
+using bluetooth::security_level;
 
 // RFCOMM_LM: the older link-mode bit set (RFCOMM_LM_MASTER, _AUTH, _ENCRYPT,
 // _TRUSTED, _RELIABLE, _SECURE); the kernel maps the security bits onto the

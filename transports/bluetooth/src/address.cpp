@@ -1,0 +1,40 @@
+#include "anysock/bluetooth/address.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+
+namespace anysock::bluetooth {
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<bdaddr_t> parse_address(std::string_view text) {
+  if (text.size() != 17) return std::nullopt;
+  bdaddr_t a{};
+  for (int i = 0; i < 6; ++i) {
+    const char* p = text.data() + i * 3;
+    int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
+    if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':')) return std::nullopt;
+    a.b[5 - i] = static_cast<std::uint8_t>(hi * 16 + lo);  // BlueZ stores it little-endian
+  }
+  return a;
+}
+
+std::string format_address(const bdaddr_t& a) {
+  return fmt::format("{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", a.b[5], a.b[4], a.b[3], a.b[2], a.b[1], a.b[0]);
+}
+
+bool is_adapter_name(std::string_view s) {
+  return s.size() > 3 && s.substr(0, 3) == "hci" &&
+         std::all_of(s.begin() + 3, s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace anysock::bluetooth
