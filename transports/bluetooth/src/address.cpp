@@ -37,4 +37,35 @@ bool is_adapter_name(std::string_view s) {
          std::all_of(s.begin() + 3, s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
+result<host_spec> parse_host(const uri& u, std::string_view host, bool looks_like_address, bool connecting,
+                             std::string_view client_example, std::string_view server_example) {
+  auto bad = [&](std::string what) {
+    return error{make_error_code(errc::bad_uri), fmt::format("bad URI '{}': {}", u.text, what)};
+  };
+  host_spec h;
+  if (looks_like_address) {
+    auto a = parse_address(host);
+    if (!a)
+      return bad(fmt::format("'{}' is not a Bluetooth address: six two-digit hex bytes, e.g. 00:1A:7D:DA:71:13 "
+                             "(bluetoothctl devices, or hcitool scan, lists them)", host));
+    h.kind = host_kind::address;
+    h.address = *a;
+  } else if (connecting) {
+    return bad(is_adapter_name(host) || host == "any"
+                   ? fmt::format("a client connects to a device address, e.g. {}; '{}' names local adapters "
+                                 "(choose the one to connect from with ?adapter=hci0)", client_example, host)
+                   : fmt::format("'{}' is not a Bluetooth address: six two-digit hex bytes, e.g. {}", host,
+                                 client_example));
+  } else if (host == "any" || host.empty()) {
+    h.kind = host_kind::any;
+  } else if (is_adapter_name(host)) {
+    h.kind = host_kind::adapter;
+    h.adapter = std::string(host);
+  } else {
+    return bad(fmt::format("'{}' is neither a local adapter (hci0), an adapter's address (00:1A:7D:DA:71:13) nor "
+                           "any; write e.g. {}", host, server_example));
+  }
+  return h;
+}
+
 }  // namespace anysock::bluetooth

@@ -151,30 +151,11 @@ result<endpoint_spec> parse(const uri& u, role r) {
     return bad_uri(u, fmt::format("'{}' is not a Bluetooth address and channel; write e.g. {}", u.authority,
                                   r == role::listen ? server_example : client_example));
   }
-  if (parts.size() >= 6) {
-    auto a = parse_address(host);
-    if (!a)
-      return bad_uri(u, fmt::format("'{}' is not a Bluetooth address: six two-digit hex bytes, e.g. "
-                                    "00:1A:7D:DA:71:13 (bluetoothctl devices, or hcitool scan, lists them)",
-                                    host));
-    spec.kind = endpoint_spec::host_kind::address;
-    spec.address = *a;
-  } else if (r == role::connect) {
-    return bad_uri(u, is_adapter_name(host) || host == "any"
-                          ? fmt::format("a client connects to a device address, e.g. {}; '{}' names local "
-                                        "adapters (choose the one to connect from with ?adapter=hci0)",
-                                        client_example, host)
-                          : fmt::format("'{}' is not a Bluetooth address: six two-digit hex bytes, e.g. {}", host,
-                                        client_example));
-  } else if (host == "any" || host.empty()) {
-    spec.kind = endpoint_spec::host_kind::any;
-  } else if (is_adapter_name(host)) {
-    spec.kind = endpoint_spec::host_kind::adapter;
-    spec.adapter = std::string(host);
-  } else {
-    return bad_uri(u, fmt::format("'{}' is neither a local adapter (hci0), an adapter's address "
-                                  "(00:1A:7D:DA:71:13) nor any; write e.g. {}", host, server_example));
-  }
+  auto h = bluetooth::parse_host(u, host, parts.size() >= 6, r == role::connect, client_example, server_example);
+  if (!h) return h.err();
+  spec.kind = h->kind;
+  spec.address = h->address;
+  spec.adapter = std::move(h->adapter);
   if (!channel.empty() || parts.size() == 7 || parts.size() == 2) {
     auto ch = parse_channel(u, channel, r);
     if (!ch) return ch.err();

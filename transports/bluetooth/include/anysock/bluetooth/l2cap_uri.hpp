@@ -30,7 +30,8 @@ inline constexpr std::uint16_t default_mtu = 672;
 
 struct endpoint_spec {
   // The authority: a device address, a local adapter name ("hci0"), or any.
-  enum class host_kind { address, adapter, any } kind = host_kind::any;
+  using host_kind = bluetooth::host_kind;
+  host_kind kind = host_kind::any;
   bdaddr_t address{};   // kind == address
   std::string adapter;  // kind == adapter
   std::uint16_t psm = 0;  // 0: serve picks the first free one

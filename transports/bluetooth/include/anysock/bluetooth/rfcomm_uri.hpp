@@ -37,7 +37,8 @@ enum class role { listen, connect };
 
 struct endpoint_spec {
   // The authority: a device address, a local adapter name ("hci0"), or any.
-  enum class host_kind { address, adapter, any } kind = host_kind::any;
+  using host_kind = bluetooth::host_kind;
+  host_kind kind = host_kind::any;
   bdaddr_t address{};   // kind == address
   std::string adapter;  // kind == adapter
   // 1-30. 0: serve picks the first free channel; send looks it up by SDP.
