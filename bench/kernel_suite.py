@@ -5,7 +5,7 @@ bench, every reply verified) against each, runs alternating, medians and
 ratios in one table.
 
   bench/kernel_suite.py [--build build/release] [--rounds 15] [--duration 2] [--placement split|free]
-                        [--only can-echo,rfcomm,can-bridge,socketcand]
+                        [--only can-echo,rfcomm,l2cap,can-bridge,socketcand]
 
 CAN (vcan0, 8-byte frames, request 123 -> reply 456), at 1 and 32 requests
 in flight: anysock serve (as it comes, and with --busy-poll 500), the
@@ -19,6 +19,9 @@ time per second under load.
 RFCOMM (two linked virtual controllers, one link, 4 x 4 KiB in flight):
 anysock serve and a minimal blocking C echo (bench/reference/rfcomm_echo.c),
 plus BlueZ's rctest one way on the same link.
+L2CAP (the same link; 600-byte messages at 1 and 8 in flight, BR/EDR and LE
+credit-based): anysock serve and a minimal blocking C echo
+(bench/reference/l2cap_echo.c), alternating.
 CAN bridge (--only can-bridge; part of the full run): anysock bench on vcan0
 (32 requests 123 in flight, replies 456) to one anysock serve on vcan1,
 through `anysock bridge can://vcan0?rx=123 can://vcan1?rx=456`, through the
@@ -67,7 +70,9 @@ BRIDGE_WINDOW = 32
 BRIDGE_TARGET = 0.8  # bridge / cangw as the issue set it, and bridge / C relay (bench/README.md)
 SOCKETCAND_NAMES = ["anysock socketcand", "C socketcand"]
 SOCKETCAND_TARGETS = {1: 1.0, 32: 1.5}  # anysock / C reference, per window (issue 24)
-PARTS = ("can-echo", "rfcomm", "can-bridge", "socketcand")
+PARTS = ("can-echo", "rfcomm", "l2cap", "can-bridge", "socketcand")
+L2CAP_NAMES = ["anysock", "C echo"]
+L2CAP_WINDOWS = (1, 8)
 BT_NAMES = ["anysock", "C echo", "rctest one way"]
 
 
@@ -358,6 +363,47 @@ def rfcomm_part(a, b):
     return bt_rows
 
 
+def l2cap_part(a, b):
+    """L2CAP echo over the two virtual controllers, BR/EDR and LE: round trips/s rows."""
+    hci0, hci1 = os.environ.get("ANYSOCK_BT_HCI0"), os.environ.get("ANYSOCK_BT_HCI1")
+    addr0 = os.environ.get("ANYSOCK_BT_ADDR0")
+    if not (hci0 and hci1 and addr0):
+        print("kernel_suite: no virtual Bluetooth controllers (ANYSOCK_BT_*): L2CAP not measured", file=sys.stderr)
+        return []
+    for h in (hci0, hci1):
+        subprocess.run(["btmgmt", "--index", h[3:], "le", "on"], capture_output=True, timeout=30)
+    subprocess.run(["btmgmt", "--index", hci0[3:], "advertising", "on"], capture_output=True, timeout=30)
+    rows = []
+    for kind, psm, le in (("BR/EDR", {"anysock": 0x1011, "C echo": 0x1013}, False),
+                          ("LE", {"anysock": 0x91, "C echo": 0x93}, True)):
+        q = "?le=1" if le else ""
+        start = {
+            "anysock": lambda: Server([os.path.join(b, "anysock"), "serve", f"l2cap://{hci0}:{psm['anysock']:#x}{q}",
+                                       "--log-level", "warn"]),
+            "C echo": lambda: Server([os.path.join(b, "l2cap_echo"), addr0, f"{psm['C echo']:#x}"]
+                                     + (["le"] if le else [])),
+        }
+        for window in L2CAP_WINDOWS:
+            results = {}
+            for rnd in range(a.rounds):
+                for name in round_order(L2CAP_NAMES, rnd):
+                    no_acl_links((hci0, hci1))
+                    srv = start[name]()
+                    try:
+                        sep = "&" if le else "?"
+                        r = bench(a.build, f"l2cap://{addr0}:{psm[name]:#x}{q}{sep}adapter={hci1}",
+                                  ["-c", "1", "-s", "600", "-p", str(window), "--timeout", "60"], a.duration)
+                    finally:
+                        srv.stop()
+                    results.setdefault(name, []).append(r["round_trips_per_s"])
+                    print(f"  L2CAP {kind} {window} in flight, round {rnd + 1}: {name:8} "
+                          f"{r['round_trips_per_s']:.0f} /s, {r['mb_per_s']:.3f} MB/s each way",
+                          file=sys.stderr, flush=True)
+            rows.append((f"{kind}, 600 B, {window} in flight", results))
+    subprocess.run(["btmgmt", "--index", hci0[3:], "advertising", "off"], capture_output=True, timeout=30)
+    return rows
+
+
 def one_reply_each(ifc, burst=BRIDGE_WINDOW, ready_s=20, quiet_s=0.3):
     """Whether every request 123 sent on `ifc` now gets exactly one reply 456:
     probes until one is answered (a bridge opens its far bus only after it
@@ -556,11 +602,13 @@ def print_bridge_tables(rows, cpu_rows):
 
 def run_here(a):
     b = os.path.join(a.build, "bin")
-    can_rows = cpu_rows = bt_rows = bridge_rows = bridge_cpu_rows = sc_rows = sc_cpu_rows = []
+    can_rows = cpu_rows = bt_rows = l2_rows = bridge_rows = bridge_cpu_rows = sc_rows = sc_cpu_rows = []
     if "can-echo" in a.only:
         can_rows, cpu_rows = can_echo_part(a, b)
     if "rfcomm" in a.only:
         bt_rows = rfcomm_part(a, b)
+    if "l2cap" in a.only:
+        l2_rows = l2cap_part(a, b)
     if "can-bridge" in a.only:
         bridge_rows, bridge_cpu_rows = can_bridge_part(a, b)
     if "socketcand" in a.only:
@@ -583,6 +631,9 @@ def run_here(a):
     if bt_rows:
         median_table("RFCOMM echo on the virtual link, MB/s each way (rctest: one way)", bt_rows, BT_NAMES,
                      [("anysock / C echo", "anysock", "C echo"), ("C echo / rctest", "C echo", "rctest one way")])
+    if l2_rows:
+        median_table("L2CAP echo on the virtual link, round trips/s", l2_rows, L2CAP_NAMES,
+                     [("anysock / C echo", "anysock", "C echo")])
     if bridge_rows:
         print_bridge_tables(bridge_rows, bridge_cpu_rows)
     if sc_rows:
@@ -622,6 +673,8 @@ def main():
         exes |= {"can_echo", "can_echo_epoll", "can_echo_uring"}
     if "rfcomm" in a.only:
         exes |= {"rfcomm_echo"}
+    if "l2cap" in a.only:
+        exes |= {"l2cap_echo"}
     if "can-bridge" in a.only:
         exes |= {"can_relay"}
     if "socketcand" in a.only:
@@ -634,7 +687,7 @@ def main():
         return run_here(a)
     me = [sys.executable, os.path.abspath(__file__), "--here", "--build", a.build, "--rounds", str(a.rounds),
           "--duration", str(a.duration), "--placement", a.placement, "--only", ",".join(a.only)]
-    families = [f for f, parts in (("can", ("can-echo", "can-bridge", "socketcand")), ("bluetooth", ("rfcomm",)))
+    families = [f for f, parts in (("can", ("can-echo", "can-bridge", "socketcand")), ("bluetooth", ("rfcomm", "l2cap")))
                 if any(p in a.only for p in parts)]
     # The guest's time limit from the work asked for: per CAN run the bench,
     # its warm-up and ~2 s of process starts; per RFCOMM round two runs and
@@ -646,6 +699,8 @@ def main():
         per_round += len(CAN_NAMES) * len(CAN_WINDOWS) * (a.duration + WARMUP_S + 2)
     if "rfcomm" in a.only:
         per_round += 2 * (a.duration + WARMUP_S + 3) + 10
+    if "l2cap" in a.only:
+        per_round += 2 * len(L2CAP_NAMES) * len(L2CAP_WINDOWS) * (a.duration + WARMUP_S + 3)
     if "can-bridge" in a.only:
         per_round += len(BRIDGE_NAMES) * (a.duration + WARMUP_S + 4)
     if "socketcand" in a.only:
